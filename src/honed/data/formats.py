@@ -1,0 +1,251 @@
+"""Read dataset files as a stream of (line number, row) and turn rows into canonical records.
+
+Canonical records are plain dicts:
+- a conversation: {"messages": [{"role", "content"[, "weight"]}...], "label"?: str}
+- a preference pair: {"prompt": [messages], "chosen": str, "rejected": str}
+Every record remembers where it came from in `meta` ({"source": file, "line": n}) so errors and drops can name it.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+from honed.errors import HonedError
+
+READABLE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet", ".txt")
+SHAPES = ("chat", "sharegpt", "alpaca", "prompt_completion", "classification", "preference", "text")
+
+
+class RowError(ValueError):
+    """A row that cannot become a record; `code` is the stable machine-readable reason."""
+
+    def __init__(self, code: str, message: str, raw: str | None = None):
+        self.code = code
+        self.raw = raw  # the unparsed line, kept so a dropped row is never lost
+        super().__init__(message)
+
+
+def iter_rows(path: Path) -> Iterator[tuple[int, object]]:
+    """Yield (1-based line or row number, parsed row). JSONL lines that are not JSON yield a RowError value."""
+    path = Path(path)
+    if not path.is_file():
+        raise HonedError(f"data file `{path}` does not exist", "check `data.train` in honed.yaml (paths are relative to it)")
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        yield from _iter_jsonl(path)
+    elif suffix == ".json":
+        yield from _iter_json_array(path)
+    elif suffix == ".csv":
+        with path.open(newline="", encoding="utf-8") as f:
+            for number, row in enumerate(csv.DictReader(f), start=2):  # line 1 is the header
+                yield number, dict(row)
+    elif suffix == ".parquet":
+        yield from _iter_parquet(path)
+    elif suffix == ".txt":
+        with path.open(encoding="utf-8") as f:
+            for number, line in enumerate(f, start=1):
+                if line.strip():
+                    yield number, {"text": line.rstrip("\n")}
+    else:
+        raise HonedError(f"`{path.name}` has an unsupported extension `{suffix}`",
+                         f"convert it to one of {', '.join(READABLE_SUFFIXES)}")
+
+
+def _iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, RowError("not_json", f"not valid JSON: {exc.msg} at column {exc.colno}", raw=line.rstrip("\n"))
+
+
+def _iter_json_array(path: Path) -> Iterator[tuple[int, object]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise HonedError(f"`{path}` is not valid JSON (line {exc.lineno}): {exc.msg}",
+                         "fix the file, or save it as JSONL (one object per line)") from None
+    if isinstance(data, dict):
+        data = next((v for v in data.values() if isinstance(v, list)), [data])
+    for number, row in enumerate(data, start=1):  # element index, 1-based
+        yield number, row
+
+
+def _iter_parquet(path: Path) -> Iterator[tuple[int, object]]:
+    import pyarrow.parquet as pq
+
+    number = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+        for row in batch.to_pylist():
+            number += 1
+            yield number, row
+
+
+def detect_shape(row: dict, text_column: str = "text", label_column: str = "label") -> str:
+    """Guess a row's shape from its keys."""
+    keys = set(row)
+    if "messages" in keys:
+        return "chat"
+    if "conversations" in keys:
+        return "sharegpt"
+    if {"chosen", "rejected"} <= keys or {"preferred_output", "non_preferred_output"} <= keys:
+        return "preference"
+    if "instruction" in keys and "output" in keys:
+        return "alpaca"
+    if {"prompt", "completion"} <= keys:
+        return "prompt_completion"
+    if text_column in keys and label_column in keys:
+        return "classification"
+    if "text" in keys:
+        return "text"
+    raise RowError("unknown_shape", f"cannot tell the format from keys {sorted(keys)}")
+
+
+def to_record(row: object, shape: str, *, instruction: str = "", text_column: str = "text",
+              label_column: str = "label") -> dict:
+    """Convert one parsed row into a canonical record, or raise RowError naming what is wrong."""
+    if isinstance(row, RowError):
+        raise row
+    if not isinstance(row, dict):
+        raise RowError("not_object", f"expected a JSON object, got {type(row).__name__}")
+    if shape == "auto":
+        shape = detect_shape(row, text_column, label_column)
+    converter = _CONVERTERS.get(shape)
+    if converter is None:
+        raise RowError("unknown_shape", f"unknown format `{shape}`; use one of {', '.join(SHAPES)}")
+    return converter(row, instruction=instruction, text_column=text_column, label_column=label_column)
+
+
+def _chat(row: dict, **_) -> dict:
+    messages = row.get("messages")
+    if not isinstance(messages, list):
+        raise RowError("missing_messages", "`messages` must be a list of {role, content} objects")
+    return {"messages": [_message(m, i) for i, m in enumerate(messages)]}
+
+
+ROLES = ("system", "user", "assistant")
+MESSAGE_KEYS = {"role", "content", "weight", "name"}
+
+
+def _message(message: object, index: int) -> dict:
+    if not isinstance(message, dict):
+        raise RowError("message_not_object", f"messages[{index}] is not an object")
+    extra = set(message) - MESSAGE_KEYS
+    if extra:
+        raise RowError("unknown_message_key", f"messages[{index}] has unrecognised key(s) {sorted(extra)}")
+    if "role" not in message or "content" not in message:
+        raise RowError("message_missing_field", f"messages[{index}] needs both `role` and `content`")
+    if message["role"] not in ROLES:
+        raise RowError("unknown_role", f"messages[{index}] has role {message['role']!r}; use one of {', '.join(ROLES)}")
+    if not isinstance(message["content"], str):
+        raise RowError("content_not_string", f"messages[{index}].content must be a string")
+    out = {"role": message["role"], "content": message["content"]}
+    if "weight" in message:
+        out["weight"] = message["weight"]
+    return out
+
+
+def _sharegpt(row: dict, **_) -> dict:
+    roles = {"system": "system", "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant"}
+    turns = row.get("conversations")
+    if not isinstance(turns, list):
+        raise RowError("missing_conversations", "`conversations` must be a list of {from, value} objects")
+    messages = []
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, dict) or turn.get("from") not in roles or not isinstance(turn.get("value"), str):
+            raise RowError("bad_turn", f"conversations[{i}] needs `from` (human/gpt/system) and a string `value`")
+        messages.append({"role": roles[turn["from"]], "content": turn["value"]})
+    return {"messages": messages}
+
+
+def _alpaca(row: dict, **_) -> dict:
+    instruction, extra, output = row.get("instruction"), row.get("input") or "", row.get("output")
+    if not isinstance(instruction, str) or not isinstance(output, str) or not isinstance(extra, str):
+        raise RowError("wrong_type", "alpaca rows need string `instruction`, `output` (and optional `input`)")
+    prompt = f"{instruction}\n\n{extra}" if extra.strip() else instruction
+    return {"messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": output}]}
+
+
+def _prompt_completion(row: dict, **_) -> dict:
+    prompt, completion = row.get("prompt"), row.get("completion")
+    if not isinstance(prompt, str) or not isinstance(completion, str):
+        raise RowError("wrong_type", "`prompt` and `completion` must be strings")
+    return {"messages": [{"role": "user", "content": prompt}, {"role": "assistant", "content": completion}],
+            "completion_only": True}
+
+
+def _classification(row: dict, *, instruction: str, text_column: str, label_column: str, **_) -> dict:
+    text, label = row.get(text_column), row.get(label_column)
+    if not isinstance(text, str):
+        raise RowError("wrong_type", f"column `{text_column}` must hold text")
+    if label is None or (isinstance(label, str) and not label.strip()):
+        raise RowError("missing_label", f"column `{label_column}` is empty")
+    label = str(label).strip()
+    messages = [{"role": "system", "content": instruction}] if instruction else []
+    messages += [{"role": "user", "content": text}, {"role": "assistant", "content": label}]
+    return {"messages": messages, "label": label}
+
+
+def _preference(row: dict, **_) -> dict:
+    if "preferred_output" in row:  # OpenAI preference format
+        prompt = row.get("input", {}).get("messages") if isinstance(row.get("input"), dict) else None
+        chosen, rejected = _last_content(row["preferred_output"]), _last_content(row["non_preferred_output"])
+        return _pair(prompt, chosen, rejected)
+    chosen, rejected = row.get("chosen"), row.get("rejected")
+    if "prompt" in row:
+        prompt = row["prompt"]
+        prompt = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+        return _pair(prompt, _last_content(chosen), _last_content(rejected))
+    if isinstance(chosen, str) and isinstance(rejected, str):  # HH-RLHF full transcripts
+        return _split_hh(chosen, rejected)
+    raise RowError("wrong_type", "preference rows need prompt/chosen/rejected strings or transcripts")
+
+
+def _last_content(value: object) -> str:
+    if isinstance(value, list) and value and isinstance(value[-1], dict):
+        value = value[-1].get("content")
+    if not isinstance(value, str):
+        raise RowError("wrong_type", "a preferred/rejected answer must be a string or a list of messages")
+    return value
+
+
+def _pair(prompt: object, chosen: str, rejected: str) -> dict:
+    if not isinstance(prompt, list) or not prompt:
+        raise RowError("wrong_type", "the preference prompt must be a string or a non-empty list of messages")
+    return {"prompt": [_message(m, i) for i, m in enumerate(prompt)], "chosen": chosen, "rejected": rejected}
+
+
+def _split_hh(chosen: str, rejected: str) -> dict:
+    """HH-RLHF rows hold two transcripts sharing a prefix; the prompt is the shared part up to the last answer."""
+    marker = "\n\nAssistant:"
+    cut = chosen.rfind(marker)
+    if cut < 0 or not rejected.startswith(chosen[:cut + len(marker)]):
+        raise RowError("wrong_type", "chosen and rejected transcripts do not share a prompt")
+    prompt_text = chosen[:cut]
+    messages = []
+    for chunk in prompt_text.split("\n\n"):
+        for tag, role in (("Human:", "user"), ("Assistant:", "assistant")):
+            if chunk.startswith(tag):
+                messages.append({"role": role, "content": chunk[len(tag):].strip()})
+            elif messages and not chunk.startswith(("Human:", "Assistant:")) and chunk and tag == "Human:":
+                messages[-1]["content"] += "\n\n" + chunk
+    head = len(marker)
+    return _pair(messages, chosen[cut + head:].strip(), rejected[cut + head:].strip())
+
+
+def _text(row: dict, **_) -> dict:
+    text = row.get("text")
+    if not isinstance(text, str):
+        raise RowError("wrong_type", "`text` must be a string")
+    return {"text": text}
+
+
+_CONVERTERS = {
+    "chat": _chat, "sharegpt": _sharegpt, "alpaca": _alpaca, "prompt_completion": _prompt_completion,
+    "classification": _classification, "preference": _preference, "text": _text,
+}

@@ -1,0 +1,168 @@
+"""report.json for machines and a self-contained report.html (plots inlined as PNG) for people."""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+from rich.table import Table
+
+PLOT_STYLE = {"figsize": (6.4, 3.6), "dpi": 110}
+
+
+def objective_status(report: dict) -> dict:
+    """Which candidate is best on the primary metric, and whether it meets the target."""
+    metric, target = report["primary_metric"], report["objective"]["target"]
+    scored = {n: c[metric] for n, c in report["candidates"].items() if metric in c}
+    best = max(scored, key=scored.get) if scored else None
+    baselines = {n: v for n, v in scored.items() if n != "fine_tuned"}
+    best_baseline = max(baselines, key=baselines.get) if baselines else None
+    status = {"metric": metric, "target": target, "best_candidate": best,
+              "value": scored.get(best), "passed": bool(best is not None and scored[best] >= target)}
+    if "fine_tuned" in scored:
+        status["fine_tuned_passed"] = scored["fine_tuned"] >= target
+        if best_baseline:
+            status["best_baseline"] = best_baseline
+            status["delta_vs_best_baseline"] = scored["fine_tuned"] - baselines[best_baseline]
+    return status
+
+
+def save_report(report: dict, out_dir: Path) -> Path:
+    """Write report.json and report.html; returns the JSON path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / "report.json"
+    json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    (out_dir / "report.html").write_text(render_html(report), encoding="utf-8")
+    return json_path
+
+
+def summary_table(report: dict) -> Table:
+    metric = report["primary_metric"]
+    table = Table(title=f"{report.get('project', '')}: {metric} on {report.get('n_test', '?')} test examples")
+    shown = [metric] + [m for m in ("f1_macro", "accuracy") if m != metric]
+    table.add_column("candidate")
+    for m in shown:
+        table.add_column(m, justify="right")
+    table.add_column("decoding")
+    for name, values in report["candidates"].items():
+        decoding = report.get("details", {}).get(name, {}).get("decoding", "")
+        table.add_row(name, *[_pct(values.get(m)) for m in shown], decoding)
+    status = report["objective"]
+    verdict = "PASS" if status["passed"] else "FAIL"
+    table.caption = f"objective {metric} ≥ {status['target']:.2f}: {verdict} (best: {status['best_candidate']})"
+    if "delta_vs_best_baseline" in status:
+        table.caption += f" · fine-tune vs best baseline: {status['delta_vs_best_baseline'] * 100:+.1f} points"
+    return table
+
+
+# --- HTML ---------------------------------------------------------------------------------------------------
+
+
+def render_html(report: dict) -> str:
+    sections = [_summary_html(report), _img(_metric_bars(report), "primary metric by candidate")]
+    if report.get("training", {}).get("train_loss"):
+        sections.append(_img(_loss_curve(report["training"]), "training and validation loss"))
+    for name, detail in report.get("details", {}).items():
+        confusion = detail.get("confusion")
+        if confusion:
+            sections.append(_img(_confusion_plot(confusion, name), f"confusion matrix: {name}"))
+    sections.append(_errors_html(report))
+    body = "\n".join(s for s in sections if s)
+    title = html.escape(f"honed report: {report.get('project', '')}")
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title><style>
+body{{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}}
+table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}
+.pass{{color:#070;font-weight:bold}}.fail{{color:#b00;font-weight:bold}}figure{{margin:1.5em 0}}
+</style></head><body><h1>{title}</h1>{body}</body></html>"""
+
+
+def _summary_html(report: dict) -> str:
+    metric, status = report["primary_metric"], report["objective"]
+    names = list(report["candidates"])
+    metrics = sorted({m for c in report["candidates"].values() for m in c})
+    head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
+    rows = "".join(f"<tr><td>{m}</td>" + "".join(f"<td>{_pct(report['candidates'][n].get(m))}</td>" for n in names)
+                   + "</tr>" for m in metrics)
+    verdict = '<span class="pass">PASS</span>' if status["passed"] else '<span class="fail">FAIL</span>'
+    delta = status.get("delta_vs_best_baseline")
+    delta_text = f"; fine-tune vs best baseline ({status.get('best_baseline')}): {delta * 100:+.1f} points" if delta is not None else ""
+    return (f"<p>Objective: <b>{metric} ≥ {status['target']:.2f}</b> → {verdict} (best candidate "
+            f"{html.escape(str(status['best_candidate']))}{delta_text}). Test examples: {report.get('n_test')}; "
+            f"dataset {report.get('dataset_hash', '')}.</p><table><tr><th>metric</th>{head}</tr>{rows}</table>")
+
+
+def _errors_html(report: dict) -> str:
+    errors = report.get("examples", [])
+    if not errors:
+        return ""
+    names = list(report["candidates"])
+    head = "<tr><th>input</th><th>reference</th>" + "".join(f"<th>{html.escape(n)}</th>" for n in names) + "</tr>"
+    rows = "".join(
+        "<tr><td>" + html.escape(e["input"][:400]) + "</td><td>" + html.escape(e["reference"]) + "</td>"
+        + "".join(f"<td>{html.escape(str(e['outputs'].get(n, '')))}</td>" for n in names) + "</tr>"
+        for e in errors)
+    return f"<h2>Errors for human review</h2><table>{head}{rows}</table>"
+
+
+def _metric_bars(report: dict):
+    import matplotlib.pyplot as plt
+
+    metric = report["primary_metric"]
+    names = list(report["candidates"])
+    values = [report["candidates"][n].get(metric, 0) for n in names]
+    fig, ax = plt.subplots(figsize=PLOT_STYLE["figsize"])
+    cis = report.get("confidence_intervals", {})
+    errs = [[v - cis.get(n, {}).get(metric, [v, v])[0] for n, v in zip(names, values)],
+            [cis.get(n, {}).get(metric, [v, v])[1] - v for n, v in zip(names, values)]]
+    ax.bar(names, values, color=["#999"] * (len(names) - 1) + ["#2a7"], yerr=errs, capsize=4)
+    ax.axhline(report["objective"]["target"], color="#b00", linestyle="--", label="target")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel(metric)
+    ax.legend()
+    return fig
+
+
+def _loss_curve(training: dict):
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=PLOT_STYLE["figsize"])
+    steps, losses = zip(*training["train_loss"])
+    ax.plot(steps, losses, label="train")
+    if training.get("eval_loss"):
+        es, el = zip(*training["eval_loss"])
+        ax.plot(es, el, "o-", label="validation")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.legend()
+    return fig
+
+
+def _confusion_plot(confusion: dict, name: str):
+    import matplotlib.pyplot as plt
+
+    labels, matrix = confusion["labels"], confusion["matrix"]
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("reference")
+    ax.set_title(name)
+    fig.tight_layout()
+    return fig
+
+
+def _img(fig, caption: str) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=PLOT_STYLE["dpi"], bbox_inches="tight")
+    plt.close(fig)
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}"><figcaption>{html.escape(caption)}</figcaption></figure>'
+
+
+def _pct(value) -> str:
+    return "" if value is None else f"{value:.3f}"

@@ -1,0 +1,132 @@
+"""`honed run`: prepare → baselines → train → evaluate → report, top to bottom."""
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+from honed.config import Config
+from honed.progress import console
+
+
+def run_run(cfg: Config, output: Path) -> Path:
+    """The whole flow on one config. Returns the path of report.json."""
+    from honed.data.prepare import run_prepare
+    from honed.evaluate.report import save_report
+    from honed.rundir import RunDir
+    from honed.train.sft import train_sft
+
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    data = run_prepare(cfg, output / "data")
+    console.print(f"[bold]data[/] {data.counts} · hash {data.dataset_hash} · dropped rows: {output / 'data' / 'dropped.jsonl'}")
+    timings["prepare_s"] = _lap(clock)
+
+    clock = time.perf_counter()
+    model, tokenizer = load_with_status(cfg)
+    timings["load_model_s"] = _lap(clock)
+
+    test = sample_test(data.splits["test"], cfg)
+    clock = time.perf_counter()
+    results = evaluate_baselines(cfg, data, test, model, tokenizer)
+    timings["baselines_s"] = _lap(clock)
+
+    clock = time.perf_counter()
+    run = RunDir.create(output / "run", "train", cfg, data.dataset_hash)
+    train_records = subsample(data.splits["train"], cfg.train.max_train_examples, cfg.train.seed)
+    trained = train_sft(cfg, model, tokenizer, train_records, data.splits["validation"], run)
+    timings["train_s"] = _lap(clock)
+
+    clock = time.perf_counter()
+    results["fine_tuned"] = evaluate_fine_tuned(cfg, data, test, trained.model, tokenizer)
+    timings["eval_fine_tuned_s"] = _lap(clock)
+
+    report = build_report(cfg, data, test, results, trained, timings)
+    run.finish(report_objective=report["objective"])
+    path = save_report(report, output)
+    run.store.record_report(run.run_id, str(path), report["primary_metric"], report["objective"]["best_candidate"],
+                            report["objective"]["value"], report["objective"]["passed"])
+    return path
+
+
+def evaluate_baselines(cfg: Config, data, test: list[dict], model, tokenizer) -> dict:
+    """The prompt-engineering candidates on the test rows: zero-shot and few-shot with the base model."""
+    from honed.evaluate.candidates import evaluate_candidate, few_shot_prompt, pick_demonstrations, prompt_of, \
+        reference_of
+
+    prompts, references = [prompt_of(r) for r in test], [reference_of(r) for r in test]
+    results = {}
+    if "zero_shot" in cfg.evaluation.baselines:
+        results["zero_shot"] = evaluate_candidate("zero_shot", model, tokenizer, prompts, references, cfg,
+                                                  data.labels)
+    if "few_shot" in cfg.evaluation.baselines:
+        demos = pick_demonstrations(data.splits["train"], cfg.evaluation.few_shot_k, cfg.train.seed)
+        shots = [few_shot_prompt(p, demos) for p in prompts]
+        results["few_shot"] = evaluate_candidate("few_shot", model, tokenizer, shots, references, cfg, data.labels)
+    return results
+
+
+def evaluate_fine_tuned(cfg: Config, data, test: list[dict], model, tokenizer):
+    from honed.evaluate.candidates import evaluate_candidate, prompt_of, reference_of
+
+    return evaluate_candidate("fine_tuned", model, tokenizer, [prompt_of(r) for r in test],
+                              [reference_of(r) for r in test], cfg, data.labels)
+
+
+def load_with_status(cfg: Config):
+    from honed.models.load import load_model
+
+    with console.status(f"loading model {cfg.model.base} (the first load de-quantises GGUF, ~20 s)"):
+        return load_model(cfg.model.base, cfg.model.dtype, seed=cfg.train.seed)
+
+
+def sample_test(test: list[dict], cfg: Config) -> list[dict]:
+    return subsample(test, cfg.evaluation.max_test_examples, cfg.data.split.seed)
+
+
+def subsample(records: list[dict], limit: int | None, seed: int) -> list[dict]:
+    if limit is None or limit >= len(records):
+        return records
+    return random.Random(seed).sample(records, limit)
+
+
+def build_report(cfg: Config, data, test: list[dict], results: dict, trained, timings: dict) -> dict:
+    from honed.evaluate.candidates import prompt_of
+    from honed.evaluate.report import objective_status
+
+    report = {
+        "project": cfg.project, "task": cfg.objective.task, "primary_metric": cfg.objective.metric,
+        "objective": {"metric": cfg.objective.metric, "target": cfg.objective.target},
+        "candidates": {name: r.metrics for name, r in results.items()},
+        "details": {name: {"decoding": r.decoding, "latency_ms_per_example": r.latency_ms, "seconds": r.seconds,
+                           "confusion": r.per_decoding[r.decoding].get("confusion"),
+                           "by_decoding": {d: _numbers(m) for d, m in r.per_decoding.items()}}
+                    for name, r in results.items()},
+        "n_test": len(test), "dataset_hash": data.dataset_hash, "data_counts": data.counts,
+        "base_model": cfg.model.base, "method": cfg.method.model_dump(mode="json"),
+        "training": {"train_loss": trained.train_loss, "eval_loss": trained.eval_loss,
+                     "trainable_params": trained.trainable_params, "total_params": trained.total_params,
+                     "tokens_per_second": trained.tokens_per_second, "seconds": trained.seconds,
+                     "skipped_too_long": trained.skipped_too_long},
+        "timings": timings,
+        "examples": worst_errors(test, results, prompt_of),
+    }
+    report["objective"] = objective_status(report)
+    return report
+
+
+def worst_errors(test: list[dict], results: dict, prompt_of, limit: int = 20) -> list[dict]:
+    """Test rows the fine-tuned model (else the last candidate) got wrong, with every candidate's output."""
+    name = "fine_tuned" if "fine_tuned" in results else list(results)[-1]
+    wrong = [i for i, (r, p) in enumerate(zip(test, results[name].predictions))
+             if str(r.get("label", "")) != p]
+    return [{"input": prompt_of(test[i])[-1]["content"], "reference": str(test[i].get("label", "")),
+             "outputs": {n: r.predictions[i] for n, r in results.items()}} for i in wrong[:limit]]
+
+
+def _numbers(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if isinstance(v, float | int)}
+
+
+def _lap(start: float) -> float:
+    return round(time.perf_counter() - start, 2)

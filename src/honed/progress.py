@@ -1,0 +1,25 @@
+"""Rich progress bars with ETA, shared by every long step."""
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+console = Console(stderr=True)
+
+
+def make_progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
+        console=console, transient=False,
+    )
+
+
+def track(items, description: str, total: int | None = None):
+    """Iterate with a progress bar (rich.progress.track with honed's columns)."""
+    total = total if total is not None else len(items)
+    with make_progress() as progress:
+        task = progress.add_task(description, total=total, info="")
+        for item in items:
+            yield item
+            progress.advance(task)

@@ -1,0 +1,100 @@
+"""Self-describing run directories.
+
+Every run writes: `config.yaml` (the resolved config), `meta.json` (package versions, git commit, dataset hash,
+seed, device, timings) and `metrics.jsonl` (one JSON object per logged step). The same metrics go to the store.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from honed.store import Store
+
+TRACKED_PACKAGES = ("honed", "torch", "transformers", "peft", "trl", "accelerate", "datasets", "gguf", "datasketch")
+
+
+def package_versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in TRACKED_PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def git_commit(cwd: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def new_run_id(kind: str) -> str:
+    return f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class RunDir:
+    """A run's directory plus its store row; `log` appends metrics to both."""
+
+    path: Path
+    run_id: str
+    store: Store
+    meta: dict = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, path: Path, kind: str, config, dataset_hash: str | None = None) -> "RunDir":
+        path.mkdir(parents=True, exist_ok=True)
+        run_id = new_run_id(kind)
+        (path / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
+        store = Store()
+        store.start_run(run_id, kind, config.project, str(path.resolve()), config.model_dump(mode="json"),
+                        dataset_hash)
+        meta = {
+            "run_id": run_id, "kind": kind, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "versions": package_versions(), "git_commit": git_commit(config.root), "dataset_hash": dataset_hash,
+            "seed": config.train.seed, "device": _device(), "command": sys.argv,
+        }
+        run = cls(path, run_id, store, meta)
+        run.write_meta()
+        (path / "metrics.jsonl").touch()
+        return run
+
+    def write_meta(self) -> None:
+        (self.path / "meta.json").write_text(json.dumps(self.meta, indent=2), encoding="utf-8")
+
+    def log(self, step: int, **values: float) -> None:
+        with (self.path / "metrics.jsonl").open("a", encoding="utf-8") as f:
+            f.write(json.dumps({"step": step, "time": round(time.time(), 3), **values}) + "\n")
+        self.store.log_metrics(self.run_id, step, values)
+
+    def finish(self, status: str = "finished", **extra) -> None:
+        self.meta.update(extra, status=status)
+        self.write_meta()
+        self.store.finish_run(self.run_id, status)
+
+
+def read_metrics(path: Path) -> list[dict]:
+    file = path / "metrics.jsonl"
+    if not file.is_file():
+        return []
+    return [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _device() -> str:
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    if torch.cuda.is_available():
+        return f"cuda ({torch.cuda.get_device_name(0)})"
+    return f"cpu ({torch.get_num_threads()} threads)"

@@ -1,0 +1,53 @@
+"""`method.kind` → a PEFT config (or none, for full fine-tuning)."""
+from __future__ import annotations
+
+from honed.config import Method
+from honed.errors import HonedError
+
+
+def peft_config_for(method: Method):
+    """The PEFT config that implements `method`, or None for full fine-tuning."""
+    import peft
+
+    targets = method.target_modules
+    if method.kind == "full":
+        return None
+    if method.kind in ("lora", "dora", "qlora"):
+        return peft.LoraConfig(r=method.r, lora_alpha=method.alpha, lora_dropout=method.dropout,
+                               target_modules=targets, use_rslora=method.use_rslora,
+                               use_dora=method.kind == "dora", task_type="CAUSAL_LM")
+    if method.kind == "ia3":
+        modules = ["k_proj", "v_proj", "down_proj"] if targets == "all-linear" else targets
+        feedforward = [m for m in modules if m in ("down_proj", "fc2", "mlp.down_proj")]
+        return peft.IA3Config(target_modules=modules, feedforward_modules=feedforward, task_type="CAUSAL_LM")
+    if method.kind == "prefix":
+        return peft.PrefixTuningConfig(num_virtual_tokens=method.num_virtual_tokens, task_type="CAUSAL_LM")
+    if method.kind == "prompt":
+        return peft.PromptTuningConfig(num_virtual_tokens=method.num_virtual_tokens, task_type="CAUSAL_LM")
+    raise HonedError(f"unknown method `{method.kind}`", "use full, lora, dora, qlora, ia3, prefix or prompt")
+
+
+def quantization_config_for(method: Method):
+    """QLoRA: 4-bit NF4 with double quantisation. Needs a CUDA GPU and bitsandbytes."""
+    if method.kind != "qlora":
+        return None
+    import torch
+
+    if not torch.cuda.is_available():
+        raise HonedError("QLoRA needs a CUDA GPU (bitsandbytes 4-bit kernels); this machine has none",
+                         "use `method.kind=lora` on CPU, or run on a machine with an NVIDIA GPU")
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        raise HonedError("QLoRA needs bitsandbytes", "run `pip install bitsandbytes`") from None
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=torch.bfloat16)
+
+
+def count_parameters(model) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return trainable, total
