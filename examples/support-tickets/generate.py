@@ -30,7 +30,7 @@ from pathlib import Path
 
 TOTAL = 1000
 DUPLICATE_RATE = 0.02
-SHORT_RATE = 0.22
+SHORT_RATE = 0.20
 AMBIGUOUS_RATE = 0.08
 TYPO_RATE = 0.25
 PII_RATE = 0.05
@@ -61,6 +61,8 @@ PRODUCTS = [
     "Aurora air purifier", "Bolt power bank", "Willow linen sheets", "Zen yoga mat", "Beacon smart doorbell",
     "Fjord coffee grinder", "Maple standing desk", "Spark robot vacuum", "Luna baby monitor",
 ]
+GARMENTS = ["TrailRunner 3 shoes", "Harbor rain jacket", "Ridge wool socks", "Alpine fleece hoodie",
+            "Stride running shorts", "Meadow linen dress", "Cove swim trunks", "Granite work boots"]
 PLANS = ["Plus membership", "Premium plan", "annual subscription", "monthly plan", "family plan", "Pro plan",
          "coffee subscription", "Basic plan"]
 ERRORS = ["error E-1043", "error 502", "error 500", "a 403 error", "ERR_TIMEOUT", "error E-2210", "error 0x8007",
@@ -143,7 +145,7 @@ QUEUES: dict[str, dict[str, list[str]]] = {
             "I paid with [Visa|Mastercard|PayPal|Apple Pay].",
             "I don't want store credit, I want it on my original payment method.",
             "My bank says nothing is pending on their side.",
-            "The total was {amount}.",
+            "The order total was {amount2}.",
             "I was told 5-7 business days.",
         ],
         "short": [
@@ -256,9 +258,10 @@ QUEUES: dict[str, dict[str, list[str]]] = {
     },
     "returns": {
         "asks": [
-            "How do I send back the {product}? It [doesn't fit|is too small|isn't what I expected].",
+            "How do I send back the {product}? It [isn't what I expected|doesn't work for me|looks different from the photos].",
+            "The {garment} [doesn't fit|is too small|runs big]. How do I send it back?",
             "Can you email me a return label for {order}?",
-            "I'd like to exchange the {product} for a size {size}.",
+            "I'd like to exchange the {garment} for a size {size}.",
             "Is it too late to send back something I bought on {date}?",
             "The {product} arrived [damaged|cracked|with a dent] and I want to send it back.",
             "I dropped off my return at {carrier} [yesterday|on {date}]. Do I need to do anything else?",
@@ -279,7 +282,7 @@ QUEUES: dict[str, dict[str, list[str]]] = {
         "short": [
             "need a return label for {order}", "how do i send this back", "exchange for size {size}?",
             "how long is the return window?", "want to swap the {product}", "can i still send back {order}",
-            "return label never came", "{product} doesnt fit, how do i exchange it",
+            "return label never came", "{garment} doesnt fit, how do i exchange it",
         ],
         "side": [
             "I already mailed the other item back last week.",
@@ -328,7 +331,7 @@ QUEUES: dict[str, dict[str, list[str]]] = {
             "How long does the battery on the {product} last on a full charge?",
             "Is the {product} made of [real leather|BPA-free plastic|solid wood|recycled materials]?",
             "Does the {product} come with [a charger|a carrying case|batteries|assembly tools]?",
-            "What size should I get in the {product}? I'm usually a size {size}.",
+            "What size should I get in the {garment}? I'm usually a size {size}.",
             "Is there a warranty on the {product}, and what does it cover?",
             "Can the {product} be used [outdoors|by kids|in the shower]?",
             "How heavy is the {product}? [I need to carry it up stairs.|I'm planning to take it hiking.]",
@@ -341,7 +344,7 @@ QUEUES: dict[str, dict[str, list[str]]] = {
             "The reviews say different things.",
         ],
         "short": [
-            "is the {product} waterproof?", "does the {product} come in size {size}?", "dimensions of the {product}?",
+            "is the {product} waterproof?", "does the {garment} come in size {size}?", "dimensions of the {product}?",
             "{product} back in stock when?", "battery life on the {product}?", "does it come in {color}",
             "is the {product} compatible with android?",
         ],
@@ -522,10 +525,12 @@ PII_SENTENCES = ["You can reach me at {email}.", "My email is {email} if you nee
                  "Call me at {phone} if that's easier.", "Best number to reach me is {phone}.",
                  "Please reply to {email}, not the address on file.", "My number is {phone}."]
 # Words after which a following sentence continues in lower case ("..., but the app crashes").
-LOWERCASE_STARTERS = {"the", "my", "can", "is", "how", "do", "does", "please", "where", "when", "why", "what",
-                      "it", "there", "your", "someone", "could", "our", "we", "just", "a", "since", "stop", "end",
-                      "tracking", "images", "would", "love", "suggestion:", "not", "we'd", "we're", "dark",
-                      "it's", "there's", "there", "your", "you", "by", "before", "delivery", "what's", "is", "are", "will"}
+LOWERCASE_STARTERS = {
+    "the", "my", "a", "it", "it's", "there", "there's", "your", "you", "our", "we", "we'd", "we're", "someone",
+    "can", "could", "would", "will", "is", "are", "do", "does", "how", "where", "when", "why", "what", "what's",
+    "please", "just", "since", "stop", "end", "by", "before", "not", "so,", "okay", "sorry", "hope", "this", "third",
+    "tracking", "images", "delivery", "dark", "love", "suggestion:", "seriously?", "unbelievable.",
+}
 
 # --------------------------------------------------------------------------------------------------------------
 # Slot values and template expansion
@@ -554,6 +559,10 @@ def date(rng: random.Random) -> str:
     return rng.choice(WEEKDAYS)
 
 
+def price(text: str) -> float:
+    return float(text.lstrip("$"))
+
+
 def email(rng: random.Random, first: str, last: str) -> str:
     domain = rng.choice(["example.com", "example.org"])
     style = rng.randrange(3)
@@ -573,7 +582,7 @@ def phone(rng: random.Random) -> str:
 
 SLOT_MAKERS = {
     "order": order_number, "order2": order_number, "amount": amount, "amount2": amount, "date": date,
-    "product": lambda rng: rng.choice(PRODUCTS),
+    "product": lambda rng: rng.choice(PRODUCTS), "garment": lambda rng: rng.choice(GARMENTS),
     "plan": lambda rng: rng.choice(PLANS), "error": lambda rng: rng.choice(ERRORS),
     "device": lambda rng: rng.choice(DEVICES), "carrier": lambda rng: rng.choice(CARRIERS),
     "size": lambda rng: rng.choice(SIZES), "color": lambda rng: rng.choice(COLORS),
@@ -583,7 +592,7 @@ SLOT_MAKERS = {
     "n2": lambda rng: str(rng.randint(2, 6)), "k": lambda rng: str(rng.choice([5, 12, 20, 45, 80, 150])),
     "version": lambda rng: f"{rng.randint(3, 5)}.{rng.randint(0, 9)}.{rng.randint(0, 4)}",
 }
-DISTINCT_PAIRS = [("color", "color2"), ("amount", "amount2"), ("n", "n2"),
+DISTINCT_PAIRS = [("color", "color2"), ("n", "n2"),
                   ("order", "order2")]
 
 
@@ -595,6 +604,8 @@ def new_context(rng: random.Random) -> dict[str, str]:
 def slot(name: str, rng: random.Random, ctx: dict[str, str]) -> str:
     if name not in ctx:
         value = SLOT_MAKERS[name](rng)
+        while name == "amount2" and "amount" in ctx and price(value) <= price(ctx["amount"]):
+            value = SLOT_MAKERS[name](rng)  # "from $19.99 to $49.00", "$12.00 back instead of $59.95"
         for a, b in DISTINCT_PAIRS:
             other = a if name == b else b if name == a else None
             while other in ctx and ctx[other] == value:
@@ -656,7 +667,7 @@ def long_ticket(queue: str, rng: random.Random, ctx: dict[str, str], *, ambiguou
     """Greeting, tone opener, main ask, 0-2 details, tone closer, sign-off. Returns the sentences in order."""
     spec, tone = QUEUES[queue], pick_tone(queue, rng)
     body = [expand(rng.choice(spec["asks"]), rng, ctx)]
-    details = rng.sample(spec["details"], k=rng.choices([0, 1, 2], weights=[40, 45, 15])[0])
+    details = rng.sample(spec["details"], k=rng.choices([0, 1, 2], weights=[25, 50, 25])[0])
     body += [expand(d, rng, ctx) for d in details]
     if ambiguous:
         side = expand(rng.choice(QUEUES[rng.choice(CONFUSABLE[queue])]["side"]), rng, ctx)
