@@ -12,7 +12,8 @@ from honed.progress import console
 def run_eval(args) -> int:
     from honed.data.prepare import PreparedData, read_jsonl
     from honed.evaluate.report import save_report, summary_table
-    from honed.pipeline import build_report, evaluate_baselines, evaluate_fine_tuned, load_with_status, sample_test
+    from honed.evaluate.assemble import build_report
+    from honed.pipeline import evaluate_baselines, evaluate_fine_tuned, load_with_status, sample_test
     from honed.train.sft import TrainResult
 
     cfg = load_config(args.config, args.overrides)
