@@ -108,12 +108,13 @@ def load_model(reference: str, dtype: str = "auto", seed: int = 0):
         model = build_tiny_model(len(tokenizer), seed=seed, pad_token_id=tokenizer.pad_token_id)
     else:
         cached = _cached_dir(source, "model")
-        if cached is not None and (cached / "config.json").is_file():
+        if cached is not None and not (cached / "config.json").is_file():
+            _save_dequantized(_from_pretrained(AutoModelForCausalLM, source, dtype=torch.float32), cached)
+        if cached is not None:
+            # Always load from the plain cache: a GGUF-loaded model stays marked as quantized and won't train.
             model = AutoModelForCausalLM.from_pretrained(cached, dtype=torch.float32)
         else:
             model = _from_pretrained(AutoModelForCausalLM, source, dtype=torch.float32)
-            if cached is not None:
-                _save_dequantized(model, cached)
     wanted = _torch_dtype(dtype)
     if wanted is not None and wanted != torch.float32:
         model = model.to(wanted)
