@@ -1,5 +1,5 @@
 # Two commands: `make demo` (set up + run the quickstart) and `make test` (set up + run every test).
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
@@ -9,7 +9,7 @@ TORCH := torch==2.13.0
 .PHONY: demo test install clean lint
 
 $(PY):
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11+) on PATH; or run: make PYTHON=python3 ..."; exit 2; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "error: honed needs Python 3.11+ (found: $(PYTHON)); fix: make PYTHON=/path/to/python3.11 ..."; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 
 # torch first, pinned, so nothing pulls a multi-GB CUDA build; then honed with its extras; then the embedded

@@ -63,15 +63,25 @@ def shared_prefix(token_lists: list[list[int]]) -> list[int]:
     return first[:n]
 
 
-def generate_with_prefix(model, tokenizer, prefix: PrefixCache, ids: list[int], max_new_tokens: int) -> str:
+def generate_with_prefix(model, tokenizer, prefix: PrefixCache, batch_ids: list[list[int]],
+                         max_new_tokens: int) -> list[str]:
+    """Greedy answers for prompts that all start with `prefix`: the cached prefix is repeated across the batch
+    and each prompt's own tokens are left-padded after it (the attention mask hides the padding)."""
     import torch
 
-    input_ids = torch.tensor([ids], device=model.device)
+    suffixes = [ids[len(prefix.ids):] for ids in batch_ids]
+    width = max(len(s) for s in suffixes)
+    pad = tokenizer.pad_token_id
+    rows = [prefix.ids + [pad] * (width - len(s)) + s for s in suffixes]
+    mask = [[1] * len(prefix.ids) + [0] * (width - len(s)) + [1] * len(s) for s in suffixes]
+    input_ids = torch.tensor(rows, device=model.device)
+    cache = prefix.fresh()
+    cache.batch_repeat_interleave(len(rows))
     with torch.inference_mode():
-        out = model.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
-                             past_key_values=prefix.fresh(), max_new_tokens=max_new_tokens, do_sample=False,
-                             num_beams=1, pad_token_id=tokenizer.pad_token_id, eos_token_id=_stop_ids(tokenizer))
-    return tokenizer.decode(out[0, len(ids):], skip_special_tokens=True).strip()
+        out = model.generate(input_ids=input_ids, attention_mask=torch.tensor(mask, device=model.device),
+                             past_key_values=cache, max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                             pad_token_id=pad, eos_token_id=_stop_ids(tokenizer))
+    return [t.strip() for t in tokenizer.batch_decode(out[:, input_ids.shape[1]:], skip_special_tokens=True)]
 
 
 def generate_all(model, tokenizer, conversations: list[list[dict]], *, max_new_tokens: int, batch_size: int,
@@ -83,12 +93,16 @@ def generate_all(model, tokenizer, conversations: list[list[dict]], *, max_new_t
     prefix = shared_prefix(token_lists)
     if len(prefix) >= MIN_SHARED_PREFIX:
         cache = PrefixCache(model, prefix)
-        outputs = []
+        order = sorted(range(len(prompts)), key=lambda i: len(token_lists[i]))
+        outputs: list[str] = [""] * len(prompts)
         with make_progress() as progress:
             task = progress.add_task(description, total=len(prompts), info=f"greedy, {len(prefix)}-token prefix cached")
-            for ids in token_lists:
-                outputs.append(generate_with_prefix(model, tokenizer, cache, ids, max_new_tokens))
-                progress.advance(task)
+            for start in range(0, len(order), batch_size):
+                chunk = order[start:start + batch_size]
+                answers = generate_with_prefix(model, tokenizer, cache, [token_lists[i] for i in chunk], max_new_tokens)
+                for i, text in zip(chunk, answers):
+                    outputs[i] = text
+                progress.advance(task, len(chunk))
         return outputs
     # Similar lengths in one batch waste less padding; answers are put back in the original order.
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))

@@ -101,7 +101,9 @@ def load_model(reference: str, dtype: str = "auto", seed: int = 0):
     """(model, tokenizer) for a reference. `tiny-random` is seeded so tests are repeatable."""
     import torch
     from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # honed shows one status line instead of per-tensor bars
     source = resolve_model(reference)
     tokenizer = load_tokenizer(reference)
     if source.kind == "tiny":
