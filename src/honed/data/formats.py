@@ -8,13 +8,14 @@ Every record remembers where it came from in `meta` ({"source": file, "line": n}
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 from honed.errors import HonedError
 
-READABLE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet", ".txt")
+READABLE_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet", ".txt")  # each also as .gz (not parquet)
 SHAPES = ("chat", "sharegpt", "alpaca", "prompt_completion", "classification", "preference", "text")
 
 
@@ -28,23 +29,28 @@ class RowError(ValueError):
 
 
 def iter_rows(path: Path) -> Iterator[tuple[int, object]]:
-    """Yield (1-based line or row number, parsed row). JSONL lines that are not JSON yield a RowError value."""
+    """Yield (1-based line or row number, parsed row), streaming. JSONL lines that are not JSON yield a RowError.
+
+    Line numbers are file lines for JSONL/TXT, file lines for CSV/TSV (the header is line 1), element numbers for
+    JSON arrays and row numbers for Parquet. `.gz` files are read transparently.
+    """
     path = Path(path)
     if not path.is_file():
         raise HonedError(f"data file `{path}` does not exist", "check `data.train` in honed.yaml (paths are relative to it)")
-    suffix = path.suffix.lower()
+    suffix = file_suffix(path)
     if suffix == ".jsonl":
         yield from _iter_jsonl(path)
     elif suffix == ".json":
         yield from _iter_json_array(path)
-    elif suffix == ".csv":
-        with path.open(newline="", encoding="utf-8") as f:
-            for number, row in enumerate(csv.DictReader(f), start=2):  # line 1 is the header
-                yield number, dict(row)
+    elif suffix in (".csv", ".tsv"):
+        with _open_text(path, newline="") as f:
+            reader = csv.DictReader(f, delimiter="\t" if suffix == ".tsv" else ",")
+            for row in reader:
+                yield reader.line_num, dict(row)
     elif suffix == ".parquet":
         yield from _iter_parquet(path)
     elif suffix == ".txt":
-        with path.open(encoding="utf-8") as f:
+        with _open_text(path) as f:
             for number, line in enumerate(f, start=1):
                 if line.strip():
                     yield number, {"text": line.rstrip("\n")}
@@ -53,8 +59,22 @@ def iter_rows(path: Path) -> Iterator[tuple[int, object]]:
                          f"convert it to one of {', '.join(READABLE_SUFFIXES)}")
 
 
+def file_suffix(path: Path) -> str:
+    """The format suffix, looking through a trailing `.gz` (`data.jsonl.gz` → `.jsonl`)."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] == ".gz":
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
+def _open_text(path: Path, newline: str | None = None):
+    if path.suffix.lower() == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", newline=newline)
+    return path.open(encoding="utf-8", newline=newline)
+
+
 def _iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
-    with path.open(encoding="utf-8") as f:
+    with _open_text(path) as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
                 continue
@@ -66,7 +86,8 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
 
 def _iter_json_array(path: Path) -> Iterator[tuple[int, object]]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        with _open_text(path) as f:
+            data = json.load(f)
     except json.JSONDecodeError as exc:
         raise HonedError(f"`{path}` is not valid JSON (line {exc.lineno}): {exc.msg}",
                          "fix the file, or save it as JSONL (one object per line)") from None
@@ -123,9 +144,19 @@ def to_record(row: object, shape: str, *, instruction: str = "", text_column: st
 
 def _chat(row: dict, **_) -> dict:
     messages = row.get("messages")
-    if not isinstance(messages, list):
-        raise RowError("missing_messages", "`messages` must be a list of {role, content} objects")
-    return {"messages": [_message(m, i) for i, m in enumerate(messages)]}
+    if not isinstance(messages, list) or not messages:
+        raise RowError("missing_messages", "`messages` must be a non-empty list of {role, content} objects")
+    record = {"messages": [_message(m, i) for i, m in enumerate(messages)]}
+    # Canonical records read back unchanged (prepared splits are valid input): keep their extra fields.
+    if "label" in row:
+        if not isinstance(row["label"], str | int) or isinstance(row["label"], bool):
+            raise RowError("wrong_type", "`label` must be a string")
+        record["label"] = str(row["label"])
+    if isinstance(row.get("completion_only"), bool):
+        record["completion_only"] = row["completion_only"]
+    if isinstance(row.get("meta"), dict):
+        record["meta"] = row["meta"]
+    return record
 
 
 ROLES = ("system", "user", "assistant")
@@ -146,6 +177,8 @@ def _message(message: object, index: int) -> dict:
         raise RowError("content_not_string", f"messages[{index}].content must be a string")
     out = {"role": message["role"], "content": message["content"]}
     if "weight" in message:
+        if message["weight"] not in (0, 1) or isinstance(message["weight"], bool):
+            raise RowError("wrong_type", f"messages[{index}].weight must be 0 or 1, got {message['weight']!r}")
         out["weight"] = message["weight"]
     return out
 
@@ -249,3 +282,61 @@ _CONVERTERS = {
     "chat": _chat, "sharegpt": _sharegpt, "alpaca": _alpaca, "prompt_completion": _prompt_completion,
     "classification": _classification, "preference": _preference, "text": _text,
 }
+
+
+# --- record text helpers (shared by clean, pii, dedup, audit) -------------------------------------------------
+
+
+def record_kind(record: dict) -> str:
+    """"conversation", "preference" or "text"."""
+    if "messages" in record:
+        return "conversation"
+    return "preference" if "chosen" in record else "text"
+
+
+def record_texts(record: dict) -> list[str]:
+    """Every piece of content a record holds, in order."""
+    if "messages" in record:
+        return [m["content"] for m in record["messages"]]
+    if "chosen" in record:
+        return [m["content"] for m in record["prompt"]] + [record["chosen"], record["rejected"]]
+    return [record.get("text", "")]
+
+
+def map_record_text(record: dict, fn) -> dict:
+    """A copy of `record` with `fn` applied to every content string (meta, label and roles untouched)."""
+    out = dict(record)
+    if "messages" in record:
+        out["messages"] = [{**m, "content": fn(m["content"])} for m in record["messages"]]
+    elif "chosen" in record:
+        out["prompt"] = [{**m, "content": fn(m["content"])} for m in record["prompt"]]
+        out["chosen"], out["rejected"] = fn(record["chosen"]), fn(record["rejected"])
+    else:
+        out["text"] = fn(record.get("text", ""))
+    return out
+
+
+def content_key(record: dict) -> str:
+    """The text that identifies a record for deduplication: user and assistant turns in order.
+
+    System messages are left out: a shared instruction on every row would make all short rows look alike.
+    """
+    if "messages" in record:
+        return "\n".join(m["content"] for m in record["messages"] if m["role"] != "system")
+    if "chosen" in record:
+        return "\n".join([*(m["content"] for m in record["prompt"] if m["role"] != "system"),
+                          record["chosen"], record["rejected"]])
+    return record.get("text", "")
+
+
+def output_text(record: dict) -> str:
+    """What the model learns to say: the assistant turns (or the chosen answer, or the text)."""
+    if "messages" in record:
+        return "\n".join(m["content"] for m in record["messages"] if m["role"] == "assistant")
+    return record["chosen"] if "chosen" in record else record.get("text", "")
+
+
+def input_text(record: dict) -> str:
+    """What the model is given: system and user turns (or the preference prompt)."""
+    messages = record.get("messages") or record.get("prompt") or []
+    return "\n".join(m["content"] for m in messages if m["role"] != "assistant")

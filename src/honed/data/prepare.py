@@ -1,17 +1,22 @@
 """`honed data prepare CONFIG`: files in → validated canonical records → curated, leak-free splits out.
 
-A pipeline is a list of steps over the records; a step returns the records it keeps and the ones it drops, each
-drop with a reason, and every drop lands in `dropped.jsonl`. Nothing vanishes.
+The pipeline reads top to bottom: read → validate → labels → clean → redact PII → deduplicate (exact + near,
+near-duplicate groups) → contamination check → split → write (+ audit, + store). Each step returns the records
+it keeps and the ones it drops, each drop with a reason; every drop lands in `dropped.jsonl`. Nothing vanishes:
+rows read = rows kept in the splits + rows dropped.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from honed.config import Config
-from honed.data.formats import RowError, iter_rows, to_record
+from honed.data.check import WARNING_CODES, record_problems
+from honed.data.formats import RowError, content_key, iter_rows, map_record_text, to_record
 from honed.data.split import split_records
 from honed.errors import HonedError
 
@@ -32,12 +37,22 @@ class PreparedData:
         return self.directory / f"{split}.jsonl"
 
 
-def load_records(cfg: Config) -> tuple[list[dict], list[dict]]:
-    """Read every configured training file; return (records, dropped rows with reasons)."""
-    if not cfg.data.train:
+@dataclass
+class Curation:
+    """What the steps found, for the audit."""
+    steps: list[dict] = field(default_factory=list)   # [{"step", "rows", "seconds"}]
+    pii: Counter = field(default_factory=Counter)
+    duplicates: dict = field(default_factory=dict)
+    contamination: dict = field(default_factory=dict)
+
+
+def load_records(cfg: Config, files: list[str] | None = None) -> tuple[list[dict], list[dict]]:
+    """Read the configured training files (or `files`); return (records, dropped rows with reasons)."""
+    files = cfg.data.train if files is None else files
+    if not files:
         raise HonedError("no training data configured", "set `data.train` in honed.yaml to one or more files")
     records, dropped = [], []
-    for name in cfg.data.train:
+    for name in files:
         path = cfg.resolve(name)
         for line, row in iter_rows(path):
             try:
@@ -46,9 +61,21 @@ def load_records(cfg: Config) -> tuple[list[dict], list[dict]]:
             except RowError as exc:
                 dropped.append(_drop(row, f"{exc.code}: {exc}", "read", path, line))
                 continue
-            record["meta"] = {"source": str(path), "line": line}
+            record["meta"] = {**record.get("meta", {}), "source": str(path), "line": line}
             records.append(record)
     return records, dropped
+
+
+def validate_records(records: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Drop conversations with no assistant message or an empty last answer (nothing to learn from)."""
+    kept, dropped = [], []
+    for record in records:
+        problems = [p for p in record_problems(record, None) if p["code"] not in WARNING_CODES]
+        if problems:
+            dropped.append(_drop(record, f"{problems[0]['code']}: {problems[0]['message']}", "validate"))
+        else:
+            kept.append(record)
+    return kept, dropped
 
 
 def check_labels(records: list[dict], labels: list[str]) -> tuple[list[dict], list[dict]]:
@@ -62,50 +89,158 @@ def check_labels(records: list[dict], labels: list[str]) -> tuple[list[dict], li
     return kept, dropped
 
 
-def drop_exact_duplicates(records: list[dict]) -> tuple[list[dict], list[dict]]:
-    """Keep the first of rows whose content is equal after case and whitespace normalisation."""
-    seen: dict[str, int] = {}
-    kept, dropped = [], []
-    for record in records:
-        key = _normalised_key(record)
-        if key in seen:
-            dropped.append(_drop(record, f"exact_duplicate: same content as line {seen[key]}", "dedup"))
-            continue
-        seen[key] = record["meta"]["line"]
-        kept.append(record)
-    return kept, dropped
+def clean_step(records: list[dict], cfg: Config) -> tuple[list[dict], list[dict]]:
+    from honed.data.clean import CleanOptions, clean_records
+
+    kept, lost = clean_records(records, CleanOptions.from_config(cfg.data))
+    return kept, [_drop(r, reason, "clean") for r, reason in lost]
+
+
+def redact_step(records: list[dict], cfg: Config, counts: Counter) -> list[dict]:
+    """Replace PII by typed placeholders in every content string; `counts` gathers the types found."""
+    if not cfg.data.redact_pii:
+        return records
+    from honed.data.pii import Redactor
+
+    redactor = Redactor(public_ips_only=cfg.data.pii_public_ips_only, ner=cfg.data.pii_ner)
+
+    def redact(text: str) -> str:
+        text, found = redactor.redact(text)
+        if found:
+            counts.update(found)
+        return text
+
+    return [map_record_text(r, redact) for r in records]
+
+
+def dedup_step(records: list[dict], cfg: Config, found: dict) -> tuple[list[dict], list[dict]]:
+    """Exact and near duplicates dropped (reason names the kept row); near-duplicate groups set `meta.group`."""
+    from honed.data.dedup import find_duplicates
+
+    result = find_duplicates([content_key(r) for r in records], cfg.data.dedup_threshold, cfg.data.near_dedup,
+                             cfg.data.group_threshold if cfg.data.near_dedup else None, seed=cfg.data.split.seed)
+    dropped = []
+    for dup in result.duplicates:
+        kept = records[dup.of]["meta"]
+        what = "exact_duplicate" if dup.kind == "exact" else "near_duplicate"
+        dropped.append(_drop(records[dup.index], f"{what}: Jaccard {dup.similarity:.2f} with {kept['source']} line "
+                                                  f"{kept['line']}", "dedup"))
+    for index, group in result.groups.items():
+        records[index]["meta"]["group"] = f"near-{group}"
+    found.update(exact=result.exact, near=result.near, groups=len(set(result.groups.values())),
+                 grouped_rows=len(result.groups), candidate_pairs=result.candidate_pairs,
+                 threshold=cfg.data.dedup_threshold, group_threshold=cfg.data.group_threshold)
+    return [records[i] for i in result.kept], dropped
+
+
+def contamination_step(records: list[dict], references: list[dict], cfg: Config, found: dict):
+    """Drop rows that (near-)duplicate an evaluation row: the given test/validation files and data.contamination."""
+    if not references:
+        return records, []
+    from honed.data.dedup import find_overlap
+
+    hits = find_overlap([content_key(r) for r in records], [content_key(r) for r in references],
+                        cfg.data.dedup_threshold, seed=cfg.data.split.seed)
+    dropped = []
+    for index, (ref, score) in sorted(hits.items()):
+        meta = references[ref]["meta"]
+        dropped.append(_drop(records[index], f"contamination: Jaccard {score:.2f} with evaluation row "
+                                             f"{meta['source']} line {meta['line']}", "contamination"))
+    found.update(checked_against=len(references), dropped=len(hits))
+    return [r for i, r in enumerate(records) if i not in hits], dropped
+
+
+def curate(records: list[dict], cfg: Config, info: Curation, stage: str = "") -> tuple[list[dict], list[dict]]:
+    """The row-level steps shared by training data and given evaluation files."""
+    dropped: list[dict] = []
+    steps = (("validate", validate_records), ("labels", lambda r: check_labels(r, cfg.objective.labels)),
+             ("clean", lambda r: clean_step(r, cfg)), ("pii", lambda r: (redact_step(r, cfg, info.pii), [])))
+    for name, step in steps:
+        clock = time.perf_counter()
+        records, lost = step(records)
+        dropped += lost
+        if not stage:
+            info.steps.append({"step": name, "rows": len(records), "seconds": round(time.perf_counter() - clock, 2)})
+    return records, dropped
 
 
 def run_prepare(cfg: Config, out_dir: Path) -> PreparedData:
-    """Read → label check → exact dedup → split → write. Returns the prepared splits and their hash."""
+    """Read → validate → labels → clean → PII → dedup → contamination → split → write, audit, store."""
+    from honed.progress import console
+
+    info = Curation()
+    clock = time.perf_counter()
     records, dropped = load_records(cfg)
-    counts = {"read": len(records) + len(dropped)}
-    for name, step in (("labels", lambda r: check_labels(r, cfg.objective.labels)),
-                       ("dedup", drop_exact_duplicates)):
-        records, lost = step(records)
+    info.steps.append({"step": "read", "rows": len(records) + len(dropped),
+                       "seconds": round(time.perf_counter() - clock, 2)})
+    info.steps.append({"step": "parsed", "rows": len(records), "seconds": 0.0})
+    with console.status(f"curating {len(records)} rows"):
+        records, lost = curate(records, cfg, info)
         dropped += lost
-        counts[name] = len(records)
+        fixed, references, lost = _given_splits(cfg, info)
+        dropped += lost
+        for name, step in (("dedup", lambda r: dedup_step(r, cfg, info.duplicates)),
+                           ("contamination", lambda r: contamination_step(r, references, cfg, info.contamination))):
+            clock = time.perf_counter()
+            records, lost = step(records)
+            dropped += lost
+            info.steps.append({"step": name, "rows": len(records), "seconds": round(time.perf_counter() - clock, 2)})
     if len(records) < MIN_ROWS:
         raise HonedError(f"only {len(records)} usable rows remain (need at least {MIN_ROWS})",
                          "add data, or look at the reasons in dropped rows with `honed data check FILE`",
                          details=sorted({d['reason'].split(':')[0] for d in dropped})[:5])
-    split = cfg.data.split
-    splits = split_records(records, {"train": split.train, "validation": split.validation, "test": split.test},
-                           seed=split.seed)
-    labels = cfg.objective.labels or sorted({r["label"] for r in records if "label" in r})
-    return write_prepared(out_dir, splits, dropped, counts, labels)
+    splits = _split(records, fixed, cfg)
+    if cfg.data.redact_pii:  # rows dropped before the PII step must not leak it through dropped.jsonl
+        dropped = _redact_dropped(dropped, cfg)
+    labels = cfg.objective.labels or sorted({r["label"] for part in splits.values() for r in part if "label" in r})
+    counts = {s["step"]: s["rows"] for s in info.steps}
+    data = write_prepared(out_dir, splits, dropped, counts, labels)
+    _audit_and_record(cfg, data, info)
+    return data
+
+
+def _given_splits(cfg: Config, info: Curation) -> tuple[dict[str, list[dict]], list[dict], list[dict]]:
+    """Existing validation/test files (kept as splits) and every evaluation row training must not overlap."""
+    fixed, dropped = {}, []
+    for name in ("validation", "test"):
+        file = getattr(cfg.data, name)
+        if file:
+            rows, lost = load_records(cfg, [file])
+            rows, more = curate(rows, cfg, info, stage=name)
+            fixed[name] = rows
+            dropped += [{**d, "step": f"{name}-file/{d['step']}"} for d in lost + more]
+    references = [r for rows in fixed.values() for r in rows]
+    if cfg.data.contamination:
+        extra, _ = load_records(cfg, cfg.data.contamination)  # unreadable evaluation rows are not ours to drop
+        references += extra
+    return fixed, references, dropped
+
+
+def _split(records: list[dict], fixed: dict[str, list[dict]], cfg: Config) -> dict[str, list[dict]]:
+    """Seeded, stratified, group-aware split of what is not already fixed by a given file."""
+    fractions = {n: getattr(cfg.data.split, n) for n in SPLITS if n not in fixed}
+    if len(fractions) == 1:
+        return {**fixed, "train": records}
+    total = sum(fractions.values())
+    parts = split_records(records, {n: f / total for n, f in fractions.items()}, seed=cfg.data.split.seed)
+    return {n: fixed.get(n, parts.get(n, [])) for n in SPLITS}
 
 
 def write_prepared(out_dir: Path, splits: dict[str, list[dict]], dropped: list[dict], counts: dict[str, int],
                    labels: list[str]) -> PreparedData:
+    """The split files, dropped.jsonl and dataset.json; the hash covers content only (not where it came from)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     for name in SPLITS:
-        text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in splits.get(name, []))
+        rows = splits.get(name, [])
+        text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
         (out_dir / f"{name}.jsonl").write_text(text, encoding="utf-8")
-        digest.update(name.encode() + b"\0" + text.encode())
-    (out_dir / "dropped.jsonl").write_text(
-        "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in dropped), encoding="utf-8")
+        digest.update(name.encode() + b"\0")
+        for r in rows:
+            digest.update(json.dumps({k: v for k, v in r.items() if k != "meta"}, sort_keys=True).encode() + b"\n")
+    with (out_dir / "dropped.jsonl").open("w", encoding="utf-8") as f:
+        for d in dropped:
+            f.write(json.dumps(d, ensure_ascii=False) + "\n")
     dataset_hash = digest.hexdigest()[:16]
     counts = {**counts, **{f"split_{n}": len(splits.get(n, [])) for n in SPLITS}, "dropped": len(dropped)}
     (out_dir / "dataset.json").write_text(json.dumps({"hash": dataset_hash, "counts": counts, "labels": labels},
@@ -113,16 +248,26 @@ def write_prepared(out_dir: Path, splits: dict[str, list[dict]], dropped: list[d
     return PreparedData(out_dir, dataset_hash, splits, dropped, counts, labels)
 
 
+def _audit_and_record(cfg: Config, data: PreparedData, info: Curation) -> None:
+    from honed.data.report import build_audit
+    from honed.store import Store
+
+    build_audit(cfg, data, info)
+    with Store() as store:
+        store.record_dataset(data.dataset_hash, cfg.project, str(data.directory.resolve()),
+                             sum(len(v) for v in data.splits.values()),
+                             {"counts": data.counts, "labels": data.labels, "files": list(cfg.data.train)})
+
+
+def _redact_dropped(dropped: list[dict], cfg: Config) -> list[dict]:
+    from honed.data.pii import Redactor, redact_value
+
+    redactor, ignored = Redactor(public_ips_only=cfg.data.pii_public_ips_only), Counter()
+    return [{**d, "row": redact_value(d["row"], redactor, ignored)} for d in dropped]
+
+
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def _normalised_key(record: dict) -> str:
-    if "messages" in record:
-        body = "\n".join(f"{m['role']}:{m['content']}" for m in record["messages"])
-    else:
-        body = json.dumps({k: v for k, v in record.items() if k != "meta"}, sort_keys=True)
-    return " ".join(body.lower().split())
 
 
 def _drop(row: object, reason: str, step: str, path: Path | None = None, line: int | None = None) -> dict:

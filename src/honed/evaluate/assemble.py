@@ -1,4 +1,10 @@
-"""Assemble report.json's content from the candidates' results, the data and the training run."""
+"""Assemble report.json's content from the candidates' results, the data and the training run.
+
+Besides each candidate's headline metrics the report holds their bootstrap confidence intervals, the fine-tuned
+model's deltas against every baseline (paired bootstrap CI + approximate-randomisation p-value), the probes
+(forgetting before vs after, counterfactual fairness), efficiency and cost, timings, and the worst errors side
+by side for human review.
+"""
 from __future__ import annotations
 
 from honed.config import Config
@@ -7,35 +13,114 @@ from honed.evaluate.report import objective_status
 
 
 def build_report(cfg: Config, data, test: list[dict], results: dict, trained, timings: dict) -> dict:
+    from honed.evaluate.efficiency import efficiency_report
+
     report = {
         "project": cfg.project, "task": cfg.objective.task, "primary_metric": cfg.objective.metric,
         "objective": {"metric": cfg.objective.metric, "target": cfg.objective.target},
-        "candidates": {name: r.metrics for name, r in results.items()},
+        "candidates": {name: _numbers(r.metrics) for name, r in results.items()},
         "details": {name: {"decoding": r.decoding, "latency_ms_per_example": r.latency_ms, "seconds": r.seconds,
                            "confusion": r.per_decoding[r.decoding].get("confusion"),
+                           "per_class": r.per_decoding[r.decoding].get("per_class"),
                            "by_decoding": {d: _numbers(m) for d, m in r.per_decoding.items()}}
                     for name, r in results.items()},
         "n_test": len(test), "dataset_hash": data.dataset_hash, "data_counts": data.counts,
         "base_model": cfg.model.base, "method": cfg.method.model_dump(mode="json"),
-        "training": {"train_loss": trained.train_loss, "eval_loss": trained.eval_loss,
-                     "trainable_params": trained.trainable_params, "total_params": trained.total_params,
-                     "tokens_per_second": trained.tokens_per_second, "seconds": trained.seconds,
-                     "skipped_too_long": trained.skipped_too_long},
+        "training": _training(trained),
         "timings": timings,
-        "examples": worst_errors(test, results, prompt_of),
+        "gate": {"tolerance": cfg.evaluation.gate_tolerance},
+        "notes": sorted({note for r in results.values() for note in r.notes}),
     }
+    report.update(statistics_section(cfg, results, list(data.labels)))
+    report["probes"] = probes_section(cfg, results)
+    report["efficiency"] = efficiency_report(results, cfg)
+    report["lengths"] = lengths_section(results)
+    report["examples"] = worst_errors(test, results, prompt_of)
+    if cfg.evaluation.judge_url:
+        from honed.evaluate.judge import run_judge
+
+        inputs = [prompt_of(r)[-1]["content"] for r in test]
+        report["judge"] = run_judge(cfg, inputs, next(iter(results.values())).references, results)
     report["objective"] = objective_status(report)
     return report
 
 
+def statistics_section(cfg: Config, results: dict, labels: list[str]) -> dict:
+    """`confidence_intervals` per candidate and metric; `comparisons`: fine_tuned minus each baseline."""
+    from honed.evaluate.stats import confidence_intervals, paired_comparison, statistics
+
+    ev, task = cfg.evaluation, cfg.objective.task
+    stats = {name: statistics(task, r.references, r.predictions, labels) for name, r in results.items()}
+    seed = cfg.train.seed
+    intervals = {name: confidence_intervals(s, ev.bootstrap_samples, seed, ev.confidence_level)
+                 for name, s in stats.items()}
+    comparisons = {}
+    if "fine_tuned" in stats:
+        for name in (n for n in stats if n != "fine_tuned"):
+            comparisons[f"fine_tuned_vs_{name}"] = {
+                metric: paired_comparison(stats["fine_tuned"], stats[name], metric, ev.bootstrap_samples, seed,
+                                          ev.confidence_level)
+                for metric in intervals["fine_tuned"]}
+    return {"confidence_intervals": intervals, "comparisons": comparisons,
+            "statistics": {"method": "percentile bootstrap over test examples; paired approximate randomisation "
+                                     "test for deltas", "samples": ev.bootstrap_samples,
+                           "level": ev.confidence_level, "seed": seed}}
+
+
+def probes_section(cfg: Config, results: dict) -> dict:
+    found = {role: probe for r in results.values() for role, probe in r.probes.items()}
+    if not found:
+        return {"enabled": cfg.evaluation.probes}
+    section: dict = {"enabled": True}
+    if "base" in found and "fine_tuned" in found:
+        from honed.evaluate.probes import compare_forgetting
+
+        section["forgetting"] = compare_forgetting(found["base"]["general"], found["fine_tuned"]["general"],
+                                                   cfg.evaluation.forgetting_threshold)
+    section["fairness"] = {role: {"decoding": p["decoding"], **p["fairness"]} for role, p in found.items()}
+    section["general"] = {role: p["general"] for role, p in found.items()}
+    return section
+
+
+def lengths_section(results: dict) -> dict:
+    """Words per output (and per reference), for the length-distribution plot."""
+    first = next(iter(results.values()))
+    lengths = {"reference": [len(r.split()) for r in first.references]}
+    lengths.update({name: [len(o.split()) for o in r.outputs] for name, r in results.items()})
+    return lengths
+
+
 def worst_errors(test: list[dict], results: dict, prompt_of, limit: int = 20) -> list[dict]:
-    """Test rows the fine-tuned model (else the last candidate) got wrong, with every candidate's output."""
+    """Test rows the fine-tuned model (else the last candidate) got most wrong, with every candidate's output.
+
+    Classification: misclassified rows, those some baseline got right first. Other tasks: lowest token F1.
+    """
+    from honed.evaluate.metrics import token_f1
+
     name = "fine_tuned" if "fine_tuned" in results else list(results)[-1]
-    wrong = [i for i, (r, p) in enumerate(zip(test, results[name].predictions))
-             if str(r.get("label", "")) != p]
-    return [{"input": prompt_of(test[i])[-1]["content"], "reference": str(test[i].get("label", "")),
-             "outputs": {n: r.predictions[i] for n, r in results.items()}} for i in wrong[:limit]]
+    focus = results[name]
+    refs = focus.references
+    scores = [float(r == p) if _is_label(focus) else token_f1(r, p) for r, p in zip(refs, focus.predictions)]
+    others_right = [max((float(res.predictions[i] == refs[i]) if _is_label(res) else
+                         token_f1(refs[i], res.predictions[i])) for res in results.values()) for i in range(len(refs))]
+    order = sorted((i for i, s in enumerate(scores) if s < 1.0), key=lambda i: (scores[i], -others_right[i]))
+    return [{"input": prompt_of(test[i])[-1]["content"], "reference": refs[i], "score": scores[i],
+             "outputs": {n: r.outputs[i] for n, r in results.items()},
+             "predictions": {n: r.predictions[i] for n, r in results.items()}} for i in order[:limit]]
+
+
+def _is_label(result) -> bool:
+    return "confusion" in result.per_decoding.get(result.decoding, {})
+
+
+def _training(trained) -> dict:
+    if trained is None:
+        return {}
+    return {"train_loss": trained.train_loss, "eval_loss": trained.eval_loss,
+            "trainable_params": trained.trainable_params, "total_params": trained.total_params,
+            "tokens_per_second": trained.tokens_per_second, "seconds": trained.seconds,
+            "skipped_too_long": trained.skipped_too_long}
 
 
 def _numbers(metrics: dict) -> dict:
-    return {k: v for k, v in metrics.items() if isinstance(v, float | int)}
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, float | int) and not isinstance(v, bool)}

@@ -4,6 +4,7 @@ Every candidate sees the configured instruction as its system prompt; few-shot a
 training split (stratified by label, seeded) as earlier turns. For classification each candidate is decoded two
 ways, greedy generation and label scoring, and its headline numbers come from whichever decoding scored higher
 on the primary metric, so the baselines get every benefit of the doubt. Which one was used is recorded.
+A model behind any OpenAI-compatible URL can join as one more candidate (`honed.evaluate.api`).
 """
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from dataclasses import dataclass, field
 
 from honed.config import Config
 from honed.evaluate.generate import generate_all, score_labels
-from honed.evaluate.metrics import classification_metrics, parse_label
+from honed.evaluate.metrics import parse_label, task_metrics
+from honed.train.render import render_prompt
 
 
 @dataclass
@@ -26,6 +28,14 @@ class CandidateResult:
     per_decoding: dict[str, dict] = field(default_factory=dict)
     seconds: float = 0.0
     latency_ms: float = 0.0
+    references: list[str] = field(default_factory=list)
+    predictions_by_decoding: dict[str, list[str]] = field(default_factory=dict)
+    output_tokens: list[int] = field(default_factory=list)  # greedy output length in tokens, per example
+    prompt_tokens: list[int] = field(default_factory=list)
+    greedy_seconds: float = 0.0
+    probes: dict = field(default_factory=dict)  # forgetting / fairness measurements (honed.evaluate.probes)
+    efficiency: dict = field(default_factory=dict)  # per-request latency sample (honed.evaluate.efficiency)
+    notes: list[str] = field(default_factory=list)
 
 
 def prompt_of(record: dict) -> list[dict]:
@@ -70,6 +80,16 @@ def few_shot_prompt(prompt: list[dict], demonstrations: list[dict]) -> list[dict
     return system + turns + [m for m in prompt if m["role"] != "system"]
 
 
+def predict(model, tokenizer, prompts: list[list[dict]], cfg: Config, labels: list[str], decoding: str,
+            description: str) -> list[str]:
+    """Predictions with one named decoding ("greedy" or "label_scoring"), e.g. for probes."""
+    if decoding == "label_scoring":
+        return score_labels(model, tokenizer, prompts, labels, description=description)
+    outputs = generate_all(model, tokenizer, prompts, max_new_tokens=cfg.evaluation.max_new_tokens,
+                           batch_size=cfg.evaluation.batch_size, description=description)
+    return [parse_label(o, labels) for o in outputs] if cfg.objective.task == "classification" else outputs
+
+
 def evaluate_candidate(name: str, model, tokenizer, prompts: list[list[dict]], references: list[str],
                        cfg: Config, labels: list[str]) -> CandidateResult:
     """Decode every prompt, score against references; returns the best decoding's metrics."""
@@ -78,23 +98,81 @@ def evaluate_candidate(name: str, model, tokenizer, prompts: list[list[dict]], r
     outputs = generate_all(model, tokenizer, prompts, max_new_tokens=ev.max_new_tokens, batch_size=ev.batch_size,
                            description=f"eval {name}")
     greedy_seconds = time.perf_counter() - started
-    per_decoding: dict[str, dict] = {}
     predictions: dict[str, list[str]] = {}
     if cfg.objective.task == "classification":
         predictions["greedy"] = [parse_label(o, labels) for o in outputs]
-        per_decoding["greedy"] = classification_metrics(references, predictions["greedy"], labels)
         if ev.label_scoring:
             predictions["label_scoring"] = score_labels(model, tokenizer, prompts, labels,
                                                         description=f"eval {name}")
-            per_decoding["label_scoring"] = classification_metrics(references, predictions["label_scoring"], labels)
     else:
-        from honed.evaluate.metrics import text_metrics
-
         predictions["greedy"] = outputs
-        per_decoding["greedy"] = text_metrics(references, outputs)
+    result = score_candidate(name, cfg, references, labels, outputs, predictions)
+    result.seconds = time.perf_counter() - started
+    result.greedy_seconds = greedy_seconds
+    result.latency_ms = 1000 * greedy_seconds / max(len(prompts), 1)
+    result.output_tokens = [len(tokenizer(o, add_special_tokens=False)["input_ids"]) for o in outputs]
+    result.prompt_tokens = [len(tokenizer(render_prompt(tokenizer, p), add_special_tokens=False)["input_ids"])
+                            for p in prompts]
+    if ev.latency_samples:
+        from honed.evaluate.efficiency import measure_latency
+
+        result.efficiency = measure_latency(model, tokenizer, prompts, ev.max_new_tokens, ev.latency_samples)
+    if ev.perplexity:
+        from honed.evaluate.perplexity import answer_perplexity
+
+        ppl = answer_perplexity(model, tokenizer, prompts, references, batch_size=ev.batch_size)
+        if ppl is not None:
+            result.metrics["perplexity"] = ppl
+    if cfg.objective.task == "generation" and ev.bertscore:
+        _add_bertscore(result)
+    return result
+
+
+def score_candidate(name: str, cfg: Config, references: list[str], labels: list[str], outputs: list[str],
+                    predictions: dict[str, list[str]]) -> CandidateResult:
+    """Metrics of each decoding; the headline is the decoding best on the primary metric."""
+    per_decoding = {d: task_metrics(cfg.objective.task, references, p, labels) for d, p in predictions.items()}
     metric = cfg.objective.metric
     decoding = max(per_decoding, key=lambda d: per_decoding[d][metric])
-    headline = {k: v for k, v in per_decoding[decoding].items() if isinstance(v, float | int)}
+    headline = {k: float(v) for k, v in per_decoding[decoding].items() if isinstance(v, float | int)}
     return CandidateResult(name, headline, decoding, predictions[decoding], outputs, per_decoding,
-                           seconds=time.perf_counter() - started,
-                           latency_ms=1000 * greedy_seconds / max(len(prompts), 1))
+                           references=list(references), predictions_by_decoding=predictions)
+
+
+def _add_bertscore(result: CandidateResult) -> None:
+    from honed.evaluate.bertscore import bertscore_f1
+
+    score, note = bertscore_f1(result.references, result.outputs)
+    if score is None:
+        result.notes.append(note)
+    else:
+        result.metrics["bertscore_f1"] = score
+        result.per_decoding[result.decoding]["bertscore_f1"] = score
+
+
+def few_shot_prompts(prompts: list[list[dict]], train: list[dict], cfg: Config) -> list[list[dict]]:
+    """Each prompt with k demonstrations: the same stratified set for all, or each prompt's most similar rows."""
+    ev = cfg.evaluation
+    if ev.few_shot_selection == "similar":
+        try:
+            chosen = similar_demonstrations(train, prompts, ev.few_shot_k)
+        except ValueError:  # no usable words in the training inputs (empty vocabulary): fall back to stratified
+            chosen = None
+        if chosen is not None:
+            return [few_shot_prompt(p, demos) for p, demos in zip(prompts, chosen)]
+    demos = pick_demonstrations(train, ev.few_shot_k, cfg.train.seed)
+    return [few_shot_prompt(p, demos) for p in prompts]
+
+
+def similar_demonstrations(train: list[dict], prompts: list[list[dict]], k: int) -> list[list[dict]]:
+    """Per prompt, the k training rows whose user text is closest by TF-IDF cosine (most similar last)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    def user_text(conversation: list[dict]) -> str:
+        return " ".join(m["content"] for m in conversation if m["role"] == "user")
+
+    train_texts = [user_text(prompt_of(r)) for r in train]
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english").fit(train_texts)
+    train_matrix = vectorizer.transform(train_texts)
+    similarity = (vectorizer.transform([user_text(p) for p in prompts]) @ train_matrix.T).toarray()
+    return [[train[j] for j in row.argsort()[::-1][:k][::-1]] for row in similarity]

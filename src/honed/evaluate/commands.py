@@ -1,7 +1,8 @@
-"""Handler for `honed eval`."""
+"""Handlers for `honed eval` and `honed gate`."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from honed.config import load_config
@@ -11,8 +12,8 @@ from honed.progress import console
 
 def run_eval(args) -> int:
     from honed.data.prepare import PreparedData, read_jsonl
-    from honed.evaluate.report import save_report, summary_table
     from honed.evaluate.assemble import build_report
+    from honed.evaluate.report import save_report, summary_table
     from honed.pipeline import evaluate_baselines, evaluate_fine_tuned, load_with_status, sample_test
     from honed.train.sft import TrainResult
 
@@ -22,21 +23,67 @@ def run_eval(args) -> int:
     if not adapter.is_dir():
         raise HonedError(f"`{run_dir}` holds no trained adapter (expected {adapter})",
                          "pass a run directory written by `honed train`")
-    info = json.loads((run_dir / "data" / "dataset.json").read_text())
-    splits = {s: read_jsonl(run_dir / "data" / f"{s}.jsonl") for s in ("train", "validation", "test")}
-    data = PreparedData(run_dir / "data", info["hash"], splits, counts=info["counts"], labels=info["labels"])
+    # `honed train` writes data/ inside the run directory; `honed run` writes it beside run/.
+    data_dir = next((d for d in (run_dir / "data", run_dir.parent / "data") if (d / "dataset.json").is_file()), None)
+    if data_dir is None:
+        raise HonedError(f"`{run_dir}` has no prepared data (data/dataset.json) inside or beside it",
+                         "pass a run directory written by `honed train` or `honed run`")
+    info = json.loads((data_dir / "dataset.json").read_text())
+    splits = {s: read_jsonl(data_dir / f"{s}.jsonl") for s in ("train", "validation", "test")}
+    data = PreparedData(data_dir, info["hash"], splits, counts=info["counts"], labels=info["labels"])
+    clock = time.perf_counter()
     model, tokenizer = load_with_status(cfg)
+    timings = {"load_model_s": _lap(clock)}
     test = sample_test(splits["test"], cfg)
+    clock = time.perf_counter()
     results = evaluate_baselines(cfg, data, test, model, tokenizer)
+    timings["baselines_s"] = _lap(clock)
     from peft import PeftModel
 
+    clock = time.perf_counter()
     tuned = PeftModel.from_pretrained(model, adapter)
     results["fine_tuned"] = evaluate_fine_tuned(cfg, data, test, tuned, tokenizer)
+    timings["eval_fine_tuned_s"] = _lap(clock)
     history = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if x.strip()]
     trained = TrainResult(tuned, adapter, [(h["step"], h["loss"]) for h in history if "loss" in h],
                           [(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h], 0, 0, 0.0, 0.0, 0)
-    report = build_report(cfg, data, test, results, trained, {})
+    report = build_report(cfg, data, test, results, trained, timings)
     path = save_report(report, Path(args.output) if args.output else run_dir / "eval")
     console.print(summary_table(report))
     print(path)
     return 0
+
+
+def run_gate(args) -> int:
+    from honed.evaluate.gate import check_gate, load_report
+
+    candidate, candidate_path = load_report(args.candidate)
+    baseline, baseline_path = load_report(args.against)
+    tolerance = args.tolerance
+    if tolerance is None:
+        tolerance = float((candidate.get("gate") or {}).get("tolerance", 0.01))
+    if tolerance < 0:
+        raise HonedError(f"--tolerance must be ≥ 0, got {tolerance}", "pass e.g. --tolerance 0.01")
+    result = check_gate(candidate, baseline, tolerance, name=args.name, metrics=args.metrics)
+    if args.json:
+        print(json.dumps({"passed": result.passed, "failures": result.failures, "checks": result.checks,
+                          "candidate": str(candidate_path), "baseline": str(baseline_path),
+                          "tolerance": tolerance}, indent=2))
+    else:
+        for check in result.checks:
+            mark = "  ok" if check["passed"] else "  x "
+            print(f"{mark} {check['metric']:<18} {check['kind']:<10} {_fmt(check['value'])} "
+                  f"(limit {_fmt(check['threshold'])})")
+        for failure in result.failures:
+            print(f"FAIL {failure}")
+        print(f"gate {'passed' if result.passed else 'failed'}: {candidate_path} vs {baseline_path} "
+              f"(tolerance {tolerance:g})")
+    return 0 if result.passed else 1
+
+
+def _fmt(value) -> str:
+    return "missing" if value is None else f"{value:.4f}"
+
+
+def _lap(start: float) -> float:
+    return round(time.perf_counter() - start, 2)

@@ -46,29 +46,57 @@ def summary_table(report: dict) -> Table:
     for m in shown:
         table.add_column(m, justify="right")
     table.add_column("decoding")
+    table.add_column(f"{metric} {_level(report)} CI", justify="right")
     for name, values in report["candidates"].items():
         decoding = report.get("details", {}).get(name, {}).get("decoding", "")
-        table.add_row(name, *[_pct(values.get(m)) for m in shown], decoding)
+        table.add_row(name, *[_pct(values.get(m)) for m in shown], decoding, _ci(report, name, metric))
     status = report["objective"]
     verdict = "PASS" if status["passed"] else "FAIL"
     table.caption = f"objective {metric} ≥ {status['target']:.2f}: {verdict} (best: {status['best_candidate']})"
     if "delta_vs_best_baseline" in status:
         table.caption += f" · fine-tune vs best baseline: {status['delta_vs_best_baseline'] * 100:+.1f} points"
+        comparison = report.get("comparisons", {}).get(f"fine_tuned_vs_{status['best_baseline']}", {}).get(metric)
+        if comparison:
+            lo, hi = comparison["ci"]
+            table.caption += f" (CI {lo * 100:+.1f} to {hi * 100:+.1f}, p = {comparison['p_value']:.3g})"
     return table
+
+
+def _ci(report: dict, name: str, metric: str) -> str:
+    interval = report.get("confidence_intervals", {}).get(name, {}).get(metric)
+    return f"[{interval[0]:.3f}, {interval[1]:.3f}]" if interval else ""
+
+
+def _level(report: dict) -> str:
+    return f"{report.get('statistics', {}).get('level', 0.95):.0%}"
 
 
 # --- HTML ---------------------------------------------------------------------------------------------------
 
 
 def render_html(report: dict) -> str:
-    sections = [_summary_html(report), _img(_metric_bars(report), "primary metric by candidate")]
+    from honed.evaluate.report_sections import (
+        comparisons_html,
+        efficiency_html,
+        judge_html,
+        length_plot,
+        notes_html,
+        probes_html,
+    )
+
+    level = _level(report)
+    sections = [_summary_html(report), comparisons_html(report),
+                _img(_metric_bars(report), f"primary metric by candidate ({level} bootstrap CI)")]
     if report.get("training", {}).get("train_loss"):
         sections.append(_img(_loss_curve(report["training"]), "training and validation loss"))
     for name, detail in report.get("details", {}).items():
         confusion = detail.get("confusion")
         if confusion:
             sections.append(_img(_confusion_plot(confusion, name), f"confusion matrix: {name}"))
-    sections.append(_errors_html(report))
+    if report.get("lengths"):
+        sections.append(_img(length_plot(report["lengths"]), "output length distribution (words)"))
+    sections += [probes_html(report), efficiency_html(report), judge_html(report), _errors_html(report),
+                 notes_html(report)]
     body = "\n".join(s for s in sections if s)
     title = html.escape(f"honed report: {report.get('project', '')}")
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title><style>
@@ -83,8 +111,12 @@ def _summary_html(report: dict) -> str:
     names = list(report["candidates"])
     metrics = sorted({m for c in report["candidates"].values() for m in c})
     head = "".join(f"<th>{html.escape(n)}</th>" for n in names)
-    rows = "".join(f"<tr><td>{m}</td>" + "".join(f"<td>{_pct(report['candidates'][n].get(m))}</td>" for n in names)
-                   + "</tr>" for m in metrics)
+    rows = "".join(f"<tr><td>{m}</td>" + "".join(
+        f"<td>{_pct(report['candidates'][n].get(m))} <small>{_ci(report, n, m)}</small></td>" for n in names)
+        + "</tr>" for m in metrics)
+    decodings = "".join(f"<td>{html.escape(str(report.get('details', {}).get(n, {}).get('decoding', '')))}</td>"
+                        for n in names)
+    rows += f"<tr><td><i>decoding</i></td>{decodings}</tr>"
     verdict = '<span class="pass">PASS</span>' if status["passed"] else '<span class="fail">FAIL</span>'
     delta = status.get("delta_vs_best_baseline")
     delta_text = f"; fine-tune vs best baseline ({status.get('best_baseline')}): {delta * 100:+.1f} points" if delta is not None else ""
@@ -100,10 +132,20 @@ def _errors_html(report: dict) -> str:
     names = list(report["candidates"])
     head = "<tr><th>input</th><th>reference</th>" + "".join(f"<th>{html.escape(n)}</th>" for n in names) + "</tr>"
     rows = "".join(
-        "<tr><td>" + html.escape(e["input"][:400]) + "</td><td>" + html.escape(e["reference"]) + "</td>"
-        + "".join(f"<td>{html.escape(str(e['outputs'].get(n, '')))}</td>" for n in names) + "</tr>"
+        "<tr><td>" + html.escape(e["input"][:400]) + "</td><td>" + html.escape(e["reference"][:400]) + "</td>"
+        + "".join(f"<td>{_output_cell(e, n)}</td>" for n in names) + "</tr>"
         for e in errors)
-    return f"<h2>Errors for human review</h2><table>{head}{rows}</table>"
+    return ("<h2>Worst errors, side by side (for human review)</h2><p>Rows the fine-tuned model got most wrong; "
+            f"each candidate's raw output (parsed prediction below when it differs).</p><table>{head}{rows}</table>")
+
+
+def _output_cell(example: dict, name: str) -> str:
+    output = str(example["outputs"].get(name, ""))
+    prediction = str(example.get("predictions", {}).get(name, output))
+    cell = html.escape(output[:400])
+    if prediction != output:
+        cell += f"<br><small>→ {html.escape(prediction)}</small>"
+    return cell
 
 
 def _metric_bars(report: dict):
@@ -114,8 +156,8 @@ def _metric_bars(report: dict):
     values = [report["candidates"][n].get(metric, 0) for n in names]
     fig, ax = plt.subplots(figsize=PLOT_STYLE["figsize"])
     cis = report.get("confidence_intervals", {})
-    errs = [[v - cis.get(n, {}).get(metric, [v, v])[0] for n, v in zip(names, values)],
-            [cis.get(n, {}).get(metric, [v, v])[1] - v for n, v in zip(names, values)]]
+    errs = [[max(0.0, v - cis.get(n, {}).get(metric, [v, v])[0]) for n, v in zip(names, values)],
+            [max(0.0, cis.get(n, {}).get(metric, [v, v])[1] - v) for n, v in zip(names, values)]]
     ax.bar(names, values, color=["#999"] * (len(names) - 1) + ["#2a7"], yerr=errs, capsize=4)
     ax.axhline(report["objective"]["target"], color="#b00", linestyle="--", label="target")
     ax.set_ylim(0, 1)

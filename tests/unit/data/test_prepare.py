@@ -1,0 +1,126 @@
+"""run_prepare: every file written, nothing vanishes, leak-free seeded stratified splits, PII gone, store record."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from honed.config import validate_config
+from honed.data.dedup import jaccard, shingles
+from honed.data.prepare import read_jsonl, run_prepare
+from honed.data.split import split_records
+
+LABELS = ("billing", "shipping", "login")
+
+
+def _rows(n_per_label: int = 40) -> list[dict]:
+    rows = []
+    for label in LABELS:
+        for i in range(n_per_label):
+            words = " ".join(f"{label[:3]}{i}w{j}" for j in range(12))
+            rows.append({"text": f"Ticket {i} about {label}: {words}", "label": label})
+    return rows
+
+
+def _config(tmp_path, rows, **data):
+    (tmp_path / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    raw = {"project": "t", "objective": {"task": "classification", "labels": list(LABELS)},
+           "data": {"train": ["data.jsonl"], "audit_tokens": False, **data}}
+    return validate_config(raw, root=tmp_path)
+
+
+def test_prepare_writes_everything_and_nothing_vanishes(tmp_path):
+    rows = _rows()
+    rows[5] = {**rows[5], "text": rows[5]["text"] + " mail me at ann@example.com"}
+    rows += [rows[0], {"text": "   ", "label": "billing"}, {"text": "x", "label": "weather"},
+             {"text": rows[1]["text"] + " thanks", "label": rows[1]["label"]}]  # exact, empty, bad label, near
+    cfg = _config(tmp_path, rows)
+    (tmp_path / "data.jsonl").open("a").write("{broken\n")
+    out = tmp_path / "prepared"
+    data = run_prepare(cfg, out)
+    for name in ("train.jsonl", "validation.jsonl", "test.jsonl", "dropped.jsonl", "dataset.json", "audit.json",
+                 "audit.html"):
+        assert (out / name).is_file(), name
+    kept = sum(len(read_jsonl(out / f"{s}.jsonl")) for s in ("train", "validation", "test"))
+    dropped = read_jsonl(out / "dropped.jsonl")
+    assert kept + len(dropped) == len(rows) + 1 == data.counts["read"]
+    reasons = Counter(d["reason"].split(":")[0] for d in dropped)
+    assert reasons == {"not_json": 1, "empty": 1, "label_not_in_set": 1, "exact_duplicate": 1,
+                       "near_duplicate": 1}
+    assert {d["line"] for d in dropped} == {121, 122, 123, 124, 125}
+    every = [r for part in data.splits.values() for r in part]
+    assert all(r["meta"]["source"].endswith("data.jsonl") and r["meta"]["line"] >= 1 for r in every)
+    assert "ann@example.com" not in (out / "train.jsonl").read_text() + (out / "test.jsonl").read_text() + \
+        (out / "validation.jsonl").read_text()
+    audit = json.loads((out / "audit.json").read_text())
+    assert audit["pii"] == {"EMAIL": 1} and audit["duplicates"]["exact"] == 1 and audit["duplicates"]["near"] == 1
+    html = (out / "audit.html").read_text()
+    assert html.count("data:image/png;base64,") >= 4 and "Bias audit" in html
+    info = json.loads((out / "dataset.json").read_text())
+    assert info["hash"] == data.dataset_hash and info["labels"] == list(LABELS)
+    from honed.store import Store
+
+    with Store() as store:
+        assert store.dataset(data.dataset_hash)["rows"] == kept
+
+
+def test_prepare_is_deterministic_and_content_addressed(tmp_path):
+    a = run_prepare(_config(tmp_path / "a", _rows()) if (tmp_path / "a").mkdir() is None else None, tmp_path / "oa")
+    b = run_prepare(_config(tmp_path / "b", _rows()) if (tmp_path / "b").mkdir() is None else None, tmp_path / "ob")
+    assert a.dataset_hash == b.dataset_hash  # same content from another path: same hash
+    c = run_prepare(_config(tmp_path / "c", _rows(), split={"seed": 99}) if (tmp_path / "c").mkdir() is None
+                    else None, tmp_path / "oc")
+    assert c.dataset_hash != a.dataset_hash
+
+
+def test_split_is_stratified_and_seeded():
+    records = [{"messages": [], "label": label, "meta": {"line": i}} for i, label in
+               enumerate(["a"] * 50 + ["b"] * 30 + ["c"] * 20)]
+    parts = split_records(records, {"train": 0.8, "validation": 0.1, "test": 0.1}, seed=5)
+    counts = {name: Counter(r["label"] for r in rows) for name, rows in parts.items()}
+    assert counts["train"] == {"a": 40, "b": 24, "c": 16}
+    assert counts["validation"] == {"a": 5, "b": 3, "c": 2} == counts["test"]
+    again = split_records(records, {"train": 0.8, "validation": 0.1, "test": 0.1}, seed=5)
+    assert [r["meta"]["line"] for r in again["test"]] == [r["meta"]["line"] for r in parts["test"]]
+    other = split_records(records, {"train": 0.8, "validation": 0.1, "test": 0.1}, seed=6)
+    assert {r["meta"]["line"] for r in other["test"]} != {r["meta"]["line"] for r in parts["test"]}
+
+
+def test_near_duplicates_never_cross_splits(tmp_path):
+    rows = []
+    for i in range(60):  # 60 families of 3 paraphrases each, Jaccard 0.5..0.8 with each other (kept, grouped)
+        words = [f"f{i}w{j}" for j in range(24)]
+        rows += [{"text": " ".join(words), "label": LABELS[i % 3]},
+                 {"text": " ".join(words[:20] + ["alt", "ending", "one", "x"]), "label": LABELS[i % 3]},
+                 {"text": " ".join(words[:18] + ["other", "ending", "two", "y", "z", "q"]), "label": LABELS[i % 3]}]
+    data = run_prepare(_config(tmp_path, rows, dedup_threshold=0.95), tmp_path / "out")
+    where = {}
+    for name, part in data.splits.items():
+        for r in part:
+            where[r["messages"][-2]["content"]] = name
+    texts = list(where)
+    linked = 0
+    for i, a in enumerate(texts):
+        for b in texts[i + 1:]:
+            if jaccard(shingles(a), shingles(b)) >= 0.5:
+                linked += 1
+                assert where[a] == where[b], (a, b)
+    assert linked >= 60 and len(where) == 180
+    assert json.loads((tmp_path / "out" / "audit.json").read_text())["duplicates"]["groups"] == 60
+
+
+def test_given_test_file_is_respected_and_contamination_dropped(tmp_path):
+    rows = _rows()
+    test_rows = [rows[0], {"text": rows[3]["text"] + " please", "label": rows[3]["label"]}] + \
+        [{"text": f"held out question {i} " + " ".join(f"h{i}q{j}" for j in range(8)), "label": "login"}
+         for i in range(8)]
+    (tmp_path / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in test_rows))
+    (tmp_path / "bench.jsonl").write_text(json.dumps(rows[7]) + "\n")
+    cfg = _config(tmp_path, rows, test="test.jsonl", contamination=["bench.jsonl"])
+    data = run_prepare(cfg, tmp_path / "out")
+    assert len(data.splits["test"]) == 10
+    leaked = [d for d in data.dropped if d["step"] == "contamination"]
+    assert sorted(d["line"] for d in leaked) == [1, 4, 8]
+    assert len(data.splits["train"]) + len(data.splits["validation"]) == len(rows) - 3
+    assert len(data.splits["validation"]) == pytest.approx((len(rows) - 3) / 9, abs=2)
