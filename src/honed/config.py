@@ -141,6 +141,8 @@ class Training(Section):
     eval_every: int = Field(0, ge=0, description="validation loss every N steps (0 = each epoch end only)")
     early_stopping_patience: int = Field(0, ge=0, description="stop after N evaluations without improvement (0 = off)")
     gradient_checkpointing: bool = False
+    packing: bool = Field(True, description="padding-free packing: a batch becomes one row with per-sequence "
+                          "position_ids (exact: no cross-sequence attention); off for prefix/prompt tuning")
     seed: int = 13
     report_to: list[Literal["tensorboard", "mlflow", "wandb"]] = Field(default_factory=list)
     objective: Literal["auto", "sft", "pretrain", "dpo", "orpo", "kto"] = Field(

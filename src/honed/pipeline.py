@@ -13,6 +13,7 @@ def run_run(cfg: Config, output: Path) -> Path:
     """The whole flow on one config. Returns the path of report.json."""
     from honed.data.prepare import run_prepare
     from honed.evaluate.assemble import build_report
+    from honed.train.methods import load_for_training
     from honed.evaluate.report import save_report
     from honed.rundir import RunDir
     from honed.train.sft import train_sft
@@ -24,7 +25,7 @@ def run_run(cfg: Config, output: Path) -> Path:
     timings["prepare_s"] = _lap(clock)
 
     clock = time.perf_counter()
-    model, tokenizer = load_with_status(cfg)
+    model, tokenizer = load_for_training(cfg)  # QLoRA loads in 4-bit here; others as load_with_status
     timings["load_model_s"] = _lap(clock)
 
     test = sample_test(data.splits["test"], cfg)

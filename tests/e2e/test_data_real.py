@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from conftest import SHARED
+from projectkit import SHARED
 from honed.cli import main
 from honed.config import validate_config
-from honed.data.prepare import read_jsonl, run_prepare
+from honed.data.prepare import run_prepare
 
 pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/datasets not present")
 

@@ -10,10 +10,7 @@ from honed.cli import main
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
-    import sys
-
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
-    from conftest import tiny_config_text, write_ticket_rows
+    from projectkit import tiny_config_text, write_ticket_rows
 
     root = tmp_path_factory.mktemp("project")
     write_ticket_rows(root / "data.jsonl", per_label=30)
@@ -78,10 +75,7 @@ def test_run_is_recorded_in_the_store(finished_run):
     ("unknown_model", "unknown model reference"),
 ])
 def test_bad_input_exit_2(tmp_path, capsys, setup, expected):
-    import sys
-
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1]))
-    from conftest import tiny_config_text, write_ticket_rows
+    from projectkit import tiny_config_text, write_ticket_rows
 
     (tmp_path / "honed.yaml").write_text(tiny_config_text())
     overrides = []

@@ -38,10 +38,8 @@ def run_eval(args) -> int:
     clock = time.perf_counter()
     results = evaluate_baselines(cfg, data, test, model, tokenizer)
     timings["baselines_s"] = _lap(clock)
-    from peft import PeftModel
-
     clock = time.perf_counter()
-    tuned = PeftModel.from_pretrained(model, adapter)
+    tuned = load_trained(model, adapter)
     results["fine_tuned"] = evaluate_fine_tuned(cfg, data, test, tuned, tokenizer)
     timings["eval_fine_tuned_s"] = _lap(clock)
     history = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if x.strip()]
@@ -87,3 +85,14 @@ def _fmt(value) -> str:
 
 def _lap(start: float) -> float:
     return round(time.perf_counter() - start, 2)
+
+
+def load_trained(base_model, adapter: Path):
+    """A run's trained model: a PEFT adapter on top of the base, or (full fine-tuning) a whole saved model."""
+    if (adapter / "adapter_config.json").is_file():
+        from peft import PeftModel
+
+        return PeftModel.from_pretrained(base_model, adapter)
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(adapter, dtype=base_model.dtype)

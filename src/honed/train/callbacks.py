@@ -1,33 +1,46 @@
-"""Trainer callbacks: a rich progress bar (loss, ETA) and metrics into the run directory and store."""
+"""Trainer callbacks: a rich progress bar (loss, tokens/s, ETA), metrics into the run directory and store, and an
+overfitting watch (validation loss rising while training loss falls)."""
 from __future__ import annotations
+
+import math
+import time
 
 from transformers import TrainerCallback
 
-from honed.progress import make_progress
+from honed.progress import console, make_progress
 from honed.rundir import RunDir
 
 
 class RichProgressCallback(TrainerCallback):
-    """One bar over optimizer steps showing the latest training loss and the ETA."""
+    """One bar over optimizer steps showing the latest training/validation loss, tokens per second and the ETA."""
 
     def __init__(self):
         self.progress = None
         self.task = None
+        self.started = 0.0
+        self.first_tokens = 0
 
     def on_train_begin(self, args, state, control, **kwargs):
+        if not state.is_world_process_zero:
+            return
         self.progress = make_progress()
         self.progress.start()
-        self.task = self.progress.add_task("training", total=state.max_steps, info="")
+        self.task = self.progress.add_task("training", total=state.max_steps, info="", completed=state.global_step)
+        self.started, self.first_tokens = time.perf_counter(), state.num_input_tokens_seen
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.progress:
             self.progress.update(self.task, completed=state.global_step)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if self.progress and logs:
-            parts = [f"{k.replace('eval_', 'val ')} {logs[k]:.4f}" for k in ("loss", "eval_loss") if k in logs]
-            if parts:
-                self.progress.update(self.task, info=" · ".join(parts))
+        if not (self.progress and logs):
+            return
+        parts = [f"{k.replace('eval_', 'val ')} {logs[k]:.4f}" for k in ("loss", "eval_loss") if k in logs]
+        elapsed = time.perf_counter() - self.started
+        if state.num_input_tokens_seen and elapsed > 0:
+            parts.append(f"{(state.num_input_tokens_seen - self.first_tokens) / elapsed:,.0f} tok/s")
+        if parts:
+            self.progress.update(self.task, info=" · ".join(parts))
 
     def on_train_end(self, args, state, control, **kwargs):
         if self.progress:
@@ -36,18 +49,69 @@ class RichProgressCallback(TrainerCallback):
 
 
 class MetricsCallback(TrainerCallback):
-    """Every logged value (loss, eval_loss, learning rate, grad norm) goes to metrics.jsonl and the store."""
+    """Every logged value (losses, learning rate, grad norm, preference rewards) goes to metrics.jsonl and the store.
 
-    KEYS = ("loss", "eval_loss", "learning_rate", "grad_norm", "epoch")
+    Only the main process writes (under DDP every rank sees the same gathered values).
+    """
+
+    KEYS = ("loss", "eval_loss", "learning_rate", "grad_norm", "epoch", "num_input_tokens_seen")
+    PREFIXES = ("rewards/", "eval_rewards/", "logps/", "eval_logps/")
 
     def __init__(self, run: RunDir):
         self.run = run
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        values = {k: float(logs[k]) for k in self.KEYS if logs and k in logs and logs[k] is not None}
+        if not state.is_world_process_zero or not logs:
+            return
+        values = {k: float(v) for k, v in logs.items()
+                  if (k in self.KEYS or k.startswith(self.PREFIXES)) and isinstance(v, int | float)}
         if "eval_loss" in values:
-            import math
-
             values["eval_perplexity"] = math.exp(min(values["eval_loss"], 50))
         if values:
             self.run.log(state.global_step, **values)
+
+
+def detect_overfitting(points: list[tuple[int, float, float]], rises: int = 2) -> dict | None:
+    """`points` are (step, mean training loss since the previous evaluation, validation loss) per evaluation.
+
+    Overfitting: validation loss rose at `rises` consecutive evaluations while training loss kept falling.
+    Returns a description (the step it started, the best validation loss and where) or None.
+    """
+    streak = 0
+    for i in range(1, len(points)):
+        (_, train_before, val_before), (step, train_now, val_now) = points[i - 1], points[i]
+        streak = streak + 1 if val_now > val_before and train_now < train_before else 0
+        if streak >= rises:
+            best_step, _, best_val = min(points[: i + 1], key=lambda p: p[2])
+            return {"detected": True, "step": step, "best_step": best_step, "best_eval_loss": best_val,
+                    "eval_loss": val_now, "message": f"validation loss rose for {streak} evaluations while training "
+                    f"loss fell (best {best_val:.4f} at step {best_step}, now {val_now:.4f} at step {step})"}
+    return None
+
+
+class OverfitCallback(TrainerCallback):
+    """Watches each evaluation; reports overfitting once (console + run meta) when `detect_overfitting` fires."""
+
+    def __init__(self, run: RunDir | None = None):
+        self.run = run
+        self.train_losses: list[float] = []
+        self.points: list[tuple[int, float, float]] = []
+        self.report: dict | None = None
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not logs:
+            return
+        if "loss" in logs:
+            self.train_losses.append(float(logs["loss"]))
+        if "eval_loss" in logs and self.train_losses:
+            mean = sum(self.train_losses) / len(self.train_losses)
+            self.points.append((state.global_step, mean, float(logs["eval_loss"])))
+            self.train_losses = []
+            found = detect_overfitting(self.points)
+            if found and self.report is None:
+                self.report = found
+                if state.is_world_process_zero:
+                    console.print(f"[yellow]overfitting:[/] {found['message']}")
+                    if self.run is not None:
+                        self.run.meta["overfitting"] = found
+                        self.run.write_meta()

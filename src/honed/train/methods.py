@@ -51,3 +51,39 @@ def count_parameters(model) -> tuple[int, int]:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     return trainable, total
+
+
+def load_for_training(cfg):
+    """(model, tokenizer) for `cfg.model.base`, loaded the way `cfg.method` needs: QLoRA loads the base in 4-bit
+    NF4 (GPU only) and prepares it for k-bit training; every other method uses the ordinary loader."""
+    from honed.pipeline import load_with_status
+
+    quantization = quantization_config_for(cfg.method)  # a clear error on CPU, before any loading
+    if quantization is None:
+        return load_with_status(cfg)
+    import peft
+    from transformers import AutoModelForCausalLM
+
+    from honed.models import load
+
+    source = load.resolve_model(cfg.model.base)
+    if source.kind == "tiny":
+        raise HonedError("QLoRA needs pretrained weights to quantise; `tiny-random` is built in memory",
+                         "use `method.kind=lora` with tiny-random")
+    location = source.location
+    if source.kind in ("builtin-gguf", "gguf"):  # quantise the de-quantised safetensors cache
+        load.load_model(cfg.model.base)
+        location = str(load._cached_dir(source, "model"))
+    tokenizer = load.load_tokenizer(cfg.model.base)
+    model = AutoModelForCausalLM.from_pretrained(location, quantization_config=quantization, device_map={"": 0},
+                                                 dtype=quantization.bnb_4bit_compute_dtype)
+    model = peft.prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.train.gradient_checkpointing)
+    return model, tokenizer
+
+
+def check_model_fits_method(model, method: Method) -> None:
+    """QLoRA must start from a 4-bit model; anything else would silently train plain LoRA."""
+    if method.kind == "qlora" and not getattr(model, "is_loaded_in_4bit", False):
+        quantization_config_for(method)  # on CPU this raises the clear no-GPU error
+        raise HonedError("`method.kind: qlora` got a model that is not loaded in 4-bit",
+                         "load it with `honed.train.methods.load_for_training(cfg)` (as `honed train` does)")

@@ -55,6 +55,18 @@ def render_conversation(tokenizer, messages: list[dict], completion_only: bool =
     return Rendered(list(encoded["input_ids"]), mask)
 
 
+def render_text(tokenizer, text: str, max_length: int) -> list[Rendered]:
+    """Continued pretraining: raw text plus an end-of-text token, cut into windows of `max_length` tokens.
+
+    Every token trains (the mask is all ones); long documents become several consecutive windows.
+    """
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    if tokenizer.eos_token_id is not None:
+        ids = ids + [tokenizer.eos_token_id]
+    return [Rendered(ids[i:i + max_length], [1] * len(ids[i:i + max_length])) for i in range(0, len(ids), max_length)
+            if len(ids[i:i + max_length]) > 1]
+
+
 def _trim_trailing_newline(text: str, start: int, end: int) -> int:
     """Train on the end-of-turn token but not on the newline the template puts after it."""
     while end > start and text[end - 1] == "\n":

@@ -1,0 +1,113 @@
+"""Preference training (DPO, ORPO, KTO) through TRL, from honed preference records.
+
+A record is `{"prompt": [messages], "chosen": str, "rejected": str}`. DPO and ORPO take the pair as it is
+(conversational format, so TRL renders it with the model's chat template); KTO learns from unpaired examples,
+so each pair becomes one desirable and one undesirable completion. With a PEFT method the reference model is the
+base with the adapter switched off (no second copy in memory); full fine-tuning keeps a frozen copy.
+
+`preference_scores` measures what preference training should move: the log-probability margin between the
+chosen and the rejected answer, and the share of pairs where the chosen one is more likely (preference accuracy).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from honed.config import Config
+from honed.errors import HonedError
+from honed.rundir import RunDir
+from honed.train.loop import TrainResult, make_callbacks, resolve_objective, run_trainer, trainer_arguments
+from honed.train.methods import peft_config_for
+
+
+def pair_rows(records: list[dict]) -> list[dict]:
+    """DPO/ORPO rows in TRL's conversational preference format."""
+    return [{"prompt": _plain(r["prompt"]), "chosen": [{"role": "assistant", "content": r["chosen"]}],
+             "rejected": [{"role": "assistant", "content": r["rejected"]}]} for r in records if "chosen" in r]
+
+
+def unpaired_rows(records: list[dict]) -> list[dict]:
+    """KTO rows: every pair gives a desirable (label True) and an undesirable (label False) completion."""
+    rows = []
+    for r in records:
+        if "chosen" not in r:
+            continue
+        for answer, label in ((r["chosen"], True), (r["rejected"], False)):
+            rows.append({"prompt": _plain(r["prompt"]), "completion": [{"role": "assistant", "content": answer}],
+                         "label": label})
+    return rows
+
+
+def _trainer_classes(objective: str):
+    if objective == "dpo":
+        from trl import DPOConfig, DPOTrainer
+
+        return DPOConfig, DPOTrainer, pair_rows
+    if objective == "kto":
+        from trl import KTOConfig, KTOTrainer
+
+        return KTOConfig, KTOTrainer, unpaired_rows
+    if objective == "orpo":
+        import warnings
+
+        with warnings.catch_warnings():  # TRL keeps ORPO under `experimental` and says so on import
+            warnings.simplefilter("ignore")
+            from trl.experimental.orpo import ORPOConfig, ORPOTrainer
+        return ORPOConfig, ORPOTrainer, pair_rows
+    raise HonedError(f"`{objective}` is not a preference objective", "use dpo, orpo or kto")
+
+
+def train_preference(cfg: Config, model, tokenizer, train_records: list[dict], eval_records: list[dict],
+                     run: RunDir, resume_from: Path | None = None) -> TrainResult:
+    """Train `model` on preference pairs with the configured objective (dpo, orpo or kto)."""
+    from datasets import Dataset, disable_progress_bars
+
+    disable_progress_bars()
+    objective = resolve_objective(cfg, train_records)
+    config_cls, trainer_cls, to_rows = _trainer_classes(objective)
+    train_rows, eval_rows = to_rows(train_records), to_rows(eval_records)
+    if not train_rows:
+        raise HonedError(f"{objective} needs preference pairs and the training split holds none",
+                         'give records like {"prompt": [...], "chosen": "...", "rejected": "..."}')
+    has_eval = bool(eval_rows)
+    extra = {"include_num_input_tokens_seen": "no"} if objective == "orpo" else {}  # ORPO's rows have no input_ids
+    args = trainer_arguments(config_cls, cfg, run.path / "checkpoints", has_eval, beta=cfg.train.beta,
+                             max_length=cfg.model.max_length, remove_unused_columns=False, **extra)
+    trainer = trainer_cls(model=model, args=args, processing_class=tokenizer,
+                          train_dataset=Dataset.from_list(train_rows),
+                          eval_dataset=Dataset.from_list(eval_rows) if has_eval else None,
+                          peft_config=peft_config_for(cfg.method), callbacks=make_callbacks(cfg, run, has_eval))
+    return run_trainer(trainer, cfg, run, tokenizer, objective, resume_from=resume_from)
+
+
+def completion_logprob(model, tokenizer, prompt: list[dict], answer: str) -> float:
+    """Sum of the log-probabilities of `answer`'s tokens (and end of turn) after the rendered `prompt`."""
+    import torch
+
+    plain = _plain(prompt)
+    head = tokenizer.apply_chat_template(plain, tokenize=False, add_generation_prompt=True)
+    full = tokenizer.apply_chat_template(plain + [{"role": "assistant", "content": answer}], tokenize=False)
+    if not full.startswith(head):
+        raise HonedError("the chat template does not render the prompt as a prefix of the answered conversation",
+                         "use a model whose chat template renders conversations prefix by prefix")
+    head_ids = tokenizer(head, add_special_tokens=False)["input_ids"]
+    ids = tokenizer(full.rstrip("\n"), add_special_tokens=False)["input_ids"]
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([ids], device=device)).logits[0, :-1].float()
+    logps = torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(ids[1:], device=device)[:, None])[:, 0]
+    return float(logps[len(head_ids) - 1:].sum())
+
+
+def preference_scores(model, tokenizer, records: list[dict]) -> dict:
+    """Mean chosen-minus-rejected log-probability margin and preference accuracy over preference records."""
+    was_training = model.training
+    model.eval()
+    margins = [completion_logprob(model, tokenizer, r["prompt"], r["chosen"])
+               - completion_logprob(model, tokenizer, r["prompt"], r["rejected"]) for r in records]
+    model.train(was_training)
+    return {"pairs": len(margins), "margin": sum(margins) / max(len(margins), 1),
+            "accuracy": sum(m > 0 for m in margins) / max(len(margins), 1)}
+
+
+def _plain(messages: list[dict]) -> list[dict]:
+    return [{"role": m["role"], "content": m["content"]} for m in messages]
