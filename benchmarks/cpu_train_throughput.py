@@ -8,6 +8,7 @@ instruction + ticket + queue, assistant-only loss), same batches, same seed, in 
 - trl_default: TRL SFTTrainer defaults: padded batch, fused LM head on supervised positions only.
 - honed:       what `honed train` uses: TRL padding-free packing (one row per batch, per-sequence position_ids →
                block-diagonal SDPA mask) + the fused LM head.
+- honed_bf16:  the same with bf16 autocast (`train.precision: fast` on a CPU with AVX512-BF16/AMX).
 Real tokens/s counts non-pad tokens, from the median of per-step wall times after 2 warm-up steps. Loss parity:
 the per-step training losses of each system against hf_peft.
 """
@@ -37,6 +38,9 @@ def rendered_rows(tokenizer, n: int) -> list[dict]:
         r = render_conversation(tokenizer, record["messages"])
         rows.append({"input_ids": r.input_ids, "labels": [t if m else -100 for t, m in zip(r.input_ids, r.assistant_mask)]})
     return rows
+
+
+SYSTEMS = ("hf_peft", "trl_default", "honed", "honed_bf16")
 
 
 class StepTimer:
@@ -88,7 +92,8 @@ def run_system(name: str, model_ref: str, rows: list[dict], steps: int, batch: i
                           train_dataset=dataset, callbacks=[timer],
                           data_collator=DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id))
     else:
-        args = SFTConfig(**common, max_length=None, padding_free=(name == "honed"))
+        args = SFTConfig(**common, max_length=None, padding_free=name.startswith("honed"),
+                         bf16=name == "honed_bf16")
         trainer = SFTTrainer(model=model, args=args, processing_class=tokenizer, train_dataset=dataset,
                              peft_config=lora, callbacks=[timer])
     trainer.train()
@@ -116,18 +121,21 @@ def main() -> None:
     tokenizer = load_tokenizer(args.model)
     rows = rendered_rows(tokenizer, args.steps * args.batch)
     results = [run_system(name, args.model, rows, args.steps, args.batch, tokenizer)
-               for name in ("hf_peft", "trl_default", "honed")]
+               for name in SYSTEMS]
     base = results[0]
     print(f"\nmodel {args.model}, LoRA r=16 all-linear, batch {args.batch}, {args.steps} steps, "
           f"{torch.get_num_threads()} threads, {platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"transformers {transformers.__version__}, trl {trl.__version__}, {time.strftime('%Y-%m-%d')}")
-    print(f"{'system':<12} {'real tok/s':>10} {'speed-up':>9} {'step s':>8} {'max |Δloss| vs hf_peft':>24}")
+    print(f"{'system':<12} {'real tok/s':>10} {'speed-up':>9} {'step s':>8} {'step-1 Δloss':>13} "
+          f"{'mean loss':>10}")
     for r in results:
-        drift = max(abs(a - b) / max(abs(b), 1e-9) for a, b in zip(r["losses"], base["losses"]))
+        # Step 1 sees identical weights and data, so its loss isolates numerical differences; later steps also
+        # carry the optimizer's amplification of them.
+        r["step1_rel_loss_diff"] = abs(r["losses"][0] - base["losses"][0]) / base["losses"][0]
+        r["mean_loss"] = statistics.mean(r["losses"])
         r["speedup"] = r["real_tokens_per_s"] / base["real_tokens_per_s"]
-        r["max_rel_loss_diff"] = drift
         print(f"{r['system']:<12} {r['real_tokens_per_s']:>10.0f} {r['speedup']:>8.2f}x {r['median_step_s']:>8.2f} "
-              f"{drift * 100:>23.2f}%")
+              f"{r['step1_rel_loss_diff'] * 100:>12.2f}% {r['mean_loss']:>10.3f}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

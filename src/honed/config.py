@@ -149,8 +149,9 @@ class Training(Section):
         "auto", description="auto (from the data: chat → sft, text → pretrain, preference → dpo) | sft | pretrain | "
         "dpo | orpo | kto")
     beta: float = Field(0.1, gt=0, description="dpo/orpo/kto: strength of the preference term")
-    precision: Literal["auto", "float32", "bf16", "fp16"] = Field(
-        "auto", description="auto = bf16 on GPUs that support it, else fp16 on GPU, float32 on CPU")
+    precision: Literal["auto", "fast", "float32", "bf16", "fp16"] = Field(
+        "auto", description="auto = bf16 on GPUs that support it, else fp16 on GPU, float32 on CPU; fast = auto, "
+        "but bf16 autocast also on CPUs with native bf16 (AVX512-BF16/AMX)")
     save_every: int = Field(0, ge=0, description="checkpoint every N steps for --resume (0 = at each evaluation)")
     save_total_limit: int = Field(2, ge=1, description="checkpoints kept (the best one is always kept)")
     sweep_learning_rate: list[float] = Field(default_factory=lambda: [1e-5, 1e-3], min_length=2, max_length=2,
