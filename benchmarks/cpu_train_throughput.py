@@ -5,9 +5,9 @@
 Same model weights, same LoRA (r=16, all-linear), same rendered support-ticket conversations (the example's
 instruction + ticket + queue, assistant-only loss), same batches, same seed, in one process:
 - hf_peft:     transformers Trainer + PEFT, batch padded to its longest row, full-vocabulary logits everywhere.
-- trl_default: TRL SFTTrainer defaults: padded batch, fused LM head on supervised positions only.
-- honed:       what `honed train` uses: TRL padding-free packing (one row per batch, per-sequence position_ids →
-               block-diagonal SDPA mask) + the fused LM head.
+- trl_default: TRL SFTTrainer defaults: padded batch, TRL's chunked fused LM head (scores every position on CPU).
+- honed:       what `honed train` uses on CPU (honed.train.fast): padding-free packing (one row per batch,
+               per-sequence position_ids → block-diagonal SDPA mask) + logits only at supervised positions.
 - honed_bf16:  the same with bf16 autocast (`train.precision: fast` on a CPU with AVX512-BF16/AMX).
 Real tokens/s counts non-pad tokens, from the median of per-step wall times after 2 warm-up steps. Loss parity:
 the per-step training losses of each system against hf_peft.
@@ -84,7 +84,17 @@ def run_system(name: str, model_ref: str, rows: list[dict], steps: int, batch: i
                   use_cpu=True, disable_tqdm=True, lr_scheduler_type="constant", dataloader_num_workers=0)
     dataset = Dataset.from_list(rows)
     timer = StepTimer()
-    if name == "hf_peft":
+    if name.startswith("honed"):
+        from transformers import TrainingArguments
+
+        from honed.config import validate_config
+        from honed.train.fast import plain_trainer
+
+        cfg = validate_config({"method": {"r": 16, "alpha": 32, "dropout": 0.0}})
+        args = TrainingArguments(**common, remove_unused_columns=False, bf16=name == "honed_bf16")
+        rows_ = [{"input_ids": r["input_ids"], "assistant_masks": [int(t != -100) for t in r["labels"]]} for r in rows]
+        trainer = plain_trainer(cfg, model, args, Dataset.from_list(rows_), None, [timer])
+    elif name == "hf_peft":
         from peft import get_peft_model
 
         model = get_peft_model(model, lora)
@@ -92,8 +102,7 @@ def run_system(name: str, model_ref: str, rows: list[dict], steps: int, batch: i
                           train_dataset=dataset, callbacks=[timer],
                           data_collator=DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id))
     else:
-        args = SFTConfig(**common, max_length=None, padding_free=name.startswith("honed"),
-                         bf16=name == "honed_bf16")
+        args = SFTConfig(**common, max_length=None)
         trainer = SFTTrainer(model=model, args=args, processing_class=tokenizer, train_dataset=dataset,
                              peft_config=lora, callbacks=[timer])
     trainer.train()

@@ -65,6 +65,7 @@ def train_sft(cfg: Config, model, tokenizer, train_records: list[dict], eval_rec
         from honed.train.preference import train_preference
 
         return train_preference(cfg, model, tokenizer, train_records, eval_records, run, resume_from=resume_from)
+    import torch
     from datasets import Dataset, disable_progress_bars
     from trl import SFTConfig, SFTTrainer
 
@@ -83,12 +84,21 @@ def train_sft(cfg: Config, model, tokenizer, train_records: list[dict], eval_rec
     has_eval = bool(eval_rows)
     # Prompt-learning methods prepend virtual tokens, which a packed row cannot carry.
     packing = cfg.train.packing and cfg.method.kind not in ("prefix", "prompt")
-    args = trainer_arguments(SFTConfig, cfg, run.path / "checkpoints", has_eval, max_length=None,
-                             dataset_num_proc=None, remove_unused_columns=True, padding_free=packing)
-    trainer = SFTTrainer(model=model, args=args, processing_class=tokenizer,
-                         train_dataset=Dataset.from_list(train_rows),
-                         eval_dataset=Dataset.from_list(eval_rows) if has_eval else None,
-                         peft_config=peft_config_for(cfg.method), callbacks=make_callbacks(cfg, run, has_eval))
+    train_set, eval_set = Dataset.from_list(train_rows), Dataset.from_list(eval_rows) if has_eval else None
+    callbacks = make_callbacks(cfg, run, has_eval)
+    if packing and not torch.cuda.is_available():  # CPU fast path (see honed.train.fast)
+        from transformers import TrainingArguments
+
+        from honed.train.fast import plain_trainer
+
+        args = trainer_arguments(TrainingArguments, cfg, run.path / "checkpoints", has_eval,
+                                 remove_unused_columns=False)
+        trainer = plain_trainer(cfg, model, args, train_set, eval_set, callbacks)
+    else:
+        args = trainer_arguments(SFTConfig, cfg, run.path / "checkpoints", has_eval, max_length=None,
+                                 dataset_num_proc=None, remove_unused_columns=True, padding_free=packing)
+        trainer = SFTTrainer(model=model, args=args, processing_class=tokenizer, train_dataset=train_set,
+                             eval_dataset=eval_set, peft_config=peft_config_for(cfg.method), callbacks=callbacks)
     return run_trainer(trainer, cfg, run, tokenizer, objective, skipped=len(skipped), resume_from=resume_from)
 
 

@@ -86,3 +86,34 @@ def test_fused_head_loss_matches_full_logits():
         out = m(**batch, use_cache=False, fused_lm_head=True)
     fused = -out.log_probs.sum() / out.label_mask.sum()
     assert torch.allclose(reference, fused, atol=1e-5), (reference, fused)
+
+
+def sparse(feats):
+    from honed.train.fast import PackedSupervisedCollator
+
+    return PackedSupervisedCollator()([{"input_ids": f["input_ids"],
+                                        "assistant_masks": [int(t != -100) for t in f["labels"]]} for f in feats])
+
+
+def test_next_token_targets_by_hand():
+    from honed.train.fast import next_token_targets
+
+    assert next_token_targets([5, 6, 7, 8], [0, 0, 1, 1]) == [-100, 7, 8, -100]
+
+
+def test_cpu_fast_path_loss_and_gradients_equal_the_padded_reference():
+    """honed.train.fast: packed rows + logits only at supervised positions give the same loss and gradients."""
+    feats = features(seed=3)
+    results = []
+    for collate in (padded, sparse):
+        m = build_tiny_model(300, seed=0, pad_token_id=PAD)
+        m.config._attn_implementation = "sdpa"
+        batch = collate(feats)
+        batch.setdefault("use_cache", False)
+        out = m(**batch)
+        out.loss.backward()
+        results.append((out.loss.detach(), m.model.layers[0].mlp.down_proj.weight.grad.clone(), out.logits.shape[1]))
+    (loss_ref, grad_ref, _), (loss_fast, grad_fast, kept) = results
+    assert torch.allclose(loss_ref, loss_fast, atol=1e-5)
+    assert torch.allclose(grad_ref, grad_fast, atol=1e-5)
+    assert kept == sum(sum(t != -100 for t in f["labels"]) for f in feats)  # logits only where the loss is
