@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from honed.errors import HonedError
 
@@ -54,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         (subparsers.get(verb) or parser).print_help(sys.stderr)
         return 2
     module, function = handler.split(":")
+    # Deprecation notices from inside transformers/TRL are for their maintainers, not for honed's users.
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
     try:
         return getattr(importlib.import_module(module), function)(args) or 0
     except HonedError as err:

@@ -91,8 +91,9 @@ def train_sft(cfg: Config, model, tokenizer, train_records: list[dict], eval_rec
 
         from honed.train.fast import plain_trainer
 
+        # Packed rows hold no padding, so counting every input token is exact.
         args = trainer_arguments(TrainingArguments, cfg, run.path / "checkpoints", has_eval,
-                                 remove_unused_columns=False)
+                                 remove_unused_columns=False, include_num_input_tokens_seen="all")
         trainer = plain_trainer(cfg, model, args, train_set, eval_set, callbacks)
     else:
         args = trainer_arguments(SFTConfig, cfg, run.path / "checkpoints", has_eval, max_length=None,
