@@ -32,3 +32,14 @@ def tiny_project(tmp_path) -> Path:
     config = tmp_path / "honed.yaml"
     config.write_text(tiny_config_text(), encoding="utf-8")
     return config
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: a 2-layer model gains nothing from more, and loses a lot on a busy machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -27,15 +27,6 @@ def subsample(path, per_label: int, n_labels: int, seed: int = 0) -> list[dict]:
     return [{"text": r["text"], "label": r["category"]} for r in chosen]
 
 
-@pytest.fixture
-def one_thread():
-    """A 2-layer model gains nothing from more intra-op threads and loses much on a busy machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_banking77_subsample_reports_three_candidates_with_cis(tmp_path, one_thread):

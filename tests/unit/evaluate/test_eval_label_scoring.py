@@ -1,7 +1,6 @@
 """Label scoring picks the right label once tiny-random has learnt a trivial mapping."""
 from __future__ import annotations
 
-import pytest
 import torch
 
 from honed.evaluate.generate import score_labels
@@ -45,13 +44,6 @@ def train_mapping(model, tokenizer, steps: int = 150) -> float:
     return float(loss.detach())
 
 
-@pytest.fixture
-def one_thread():
-    """One intra-op thread: a 2-layer model gains nothing from more, and loses a lot on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_label_scoring_picks_the_learnt_label(one_thread):
