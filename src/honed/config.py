@@ -80,6 +80,9 @@ class Data(Section):
     drop_patterns: list[str] = Field(default_factory=list, description="regexes; a row matching any is dropped")
     contamination: list[str] = Field(default_factory=list, description="evaluation files; rows that (near-)"
                                      "duplicate them are dropped from every split")
+    unknown_labels: Literal["error", "drop"] = Field(
+        "error", description="rows whose label is outside objective.labels: stop with an error (a typo in the "
+        "data or the label set is likelier than intent), or drop them into dropped.jsonl with the reason")
     audit_tokens: bool = Field(True, description="token statistics with the model's tokenizer in audit.json")
 
     @model_validator(mode="before")

@@ -73,6 +73,7 @@ def test_run_is_recorded_in_the_store(finished_run):
     ("missing_data", "does not exist"),
     ("empty_data", "usable rows"),
     ("unknown_model", "unknown model reference"),
+    ("label_outside_set", "label outside objective.labels"),
 ])
 def test_bad_input_exit_2(tmp_path, capsys, setup, expected):
     from projectkit import tiny_config_text, write_ticket_rows
@@ -81,6 +82,10 @@ def test_bad_input_exit_2(tmp_path, capsys, setup, expected):
     overrides = []
     if setup == "empty_data":
         (tmp_path / "data.jsonl").write_text("")
+    elif setup == "label_outside_set":
+        write_ticket_rows(tmp_path / "data.jsonl")
+        with (tmp_path / "data.jsonl").open("a") as f:
+            f.write('{"text": "is it sunny", "label": "weather"}\n')
     elif setup == "unknown_model":
         write_ticket_rows(tmp_path / "data.jsonl")
         overrides = ["model.base=no-such-model"]

@@ -78,14 +78,23 @@ def validate_records(records: list[dict]) -> tuple[list[dict], list[dict]]:
     return kept, dropped
 
 
-def check_labels(records: list[dict], labels: list[str]) -> tuple[list[dict], list[dict]]:
+def check_labels(records: list[dict], labels: list[str], on_unknown: str = "drop") -> tuple[list[dict], list[dict]]:
     """Drop rows whose label is outside the configured label set (when one is configured)."""
     if not labels:
         return records, []
     allowed = set(labels)
     kept = [r for r in records if "label" not in r or r["label"] in allowed]
+    unknown = [r for r in records if "label" in r and r["label"] not in allowed]
+    if unknown and on_unknown == "error":
+        found = sorted({str(r["label"]) for r in unknown})
+        where = ", ".join(f"{r['meta'].get('source', '?')}:{r['meta'].get('line', '?')}" for r in unknown[:5])
+        raise HonedError(
+            f"{len(unknown)} row(s) have a label outside objective.labels: {', '.join(map(repr, found[:10]))} "
+            f"(first at {where})",
+            "add the label(s) to `objective.labels`, fix those rows, or set `data.unknown_labels: drop` to set "
+            "them aside in dropped.jsonl")
     dropped = [_drop(r, f"label_not_in_set: {r['label']!r} is not one of the configured labels", "labels")
-               for r in records if "label" in r and r["label"] not in allowed]
+               for r in unknown]
     return kept, dropped
 
 
@@ -153,7 +162,7 @@ def contamination_step(records: list[dict], references: list[dict], cfg: Config,
 def curate(records: list[dict], cfg: Config, info: Curation, stage: str = "") -> tuple[list[dict], list[dict]]:
     """The row-level steps shared by training data and given evaluation files."""
     dropped: list[dict] = []
-    steps = (("validate", validate_records), ("labels", lambda r: check_labels(r, cfg.objective.labels)),
+    steps = (("validate", validate_records), ("labels", lambda r: check_labels(r, cfg.objective.labels, cfg.data.unknown_labels)),
              ("clean", lambda r: clean_step(r, cfg)), ("pii", lambda r: (redact_step(r, cfg, info.pii), [])))
     for name, step in steps:
         clock = time.perf_counter()

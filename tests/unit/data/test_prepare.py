@@ -10,6 +10,7 @@ from honed.config import validate_config
 from honed.data.dedup import jaccard, shingles
 from honed.data.prepare import read_jsonl, run_prepare
 from honed.data.split import split_records
+from honed.errors import HonedError
 
 LABELS = ("billing", "shipping", "login")
 
@@ -35,7 +36,7 @@ def test_prepare_writes_everything_and_nothing_vanishes(tmp_path):
     rows[5] = {**rows[5], "text": rows[5]["text"] + " mail me at ann@example.com"}
     rows += [rows[0], {"text": "   ", "label": "billing"}, {"text": "x", "label": "weather"},
              {"text": rows[1]["text"] + " thanks", "label": rows[1]["label"]}]  # exact, empty, bad label, near
-    cfg = _config(tmp_path, rows)
+    cfg = _config(tmp_path, rows, unknown_labels="drop")
     (tmp_path / "data.jsonl").open("a").write("{broken\n")
     out = tmp_path / "prepared"
     data = run_prepare(cfg, out)
@@ -124,3 +125,13 @@ def test_given_test_file_is_respected_and_contamination_dropped(tmp_path):
     assert sorted(d["line"] for d in leaked) == [1, 4, 8]
     assert len(data.splits["train"]) + len(data.splits["validation"]) == len(rows) - 3
     assert len(data.splits["validation"]) == pytest.approx((len(rows) - 3) / 9, abs=2)
+
+
+def test_label_outside_the_set_stops_with_a_clear_error(tmp_path):
+    rows = _rows() + [{"text": "what is the weather", "label": "weather"}]
+    cfg = _config(tmp_path, rows)
+    with pytest.raises(HonedError) as info:
+        run_prepare(cfg, tmp_path / "prepared")
+    message = info.value.render()
+    assert "'weather'" in message and f"data.jsonl:{len(rows)}" in message and "unknown_labels: drop" in message
+    assert not (tmp_path / "prepared" / "train.jsonl").exists()  # nothing half-written
