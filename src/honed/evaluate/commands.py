@@ -42,7 +42,9 @@ def run_eval(args) -> int:
     tuned = load_trained(model, adapter)
     results["fine_tuned"] = evaluate_fine_tuned(cfg, data, test, tuned, tokenizer)
     timings["eval_fine_tuned_s"] = _lap(clock)
-    history = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if x.strip()]
+    from honed.rundir import read_metrics
+
+    history = read_metrics(run_dir)
     trained = TrainResult(tuned, adapter, [(h["step"], h["loss"]) for h in history if "loss" in h],
                           [(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h], 0, 0, 0.0, 0.0, 0)
     report = build_report(cfg, data, test, results, trained, timings)
