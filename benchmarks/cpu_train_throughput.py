@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT / "src"))
 
 
 def rendered_rows(tokenizer, n: int) -> list[dict]:
-    from honed.config import load_config
+    from honed.core.config import load_config
     from honed.data.prepare import load_records
-    from honed.train.render import render_conversation
+    from honed.core.chat import render_conversation
 
     cfg = load_config(ROOT / "examples" / "support-tickets" / "honed.yaml")
     records, _ = load_records(cfg)
@@ -87,7 +87,7 @@ def run_system(name: str, model_ref: str, rows: list[dict], steps: int, batch: i
     if name.startswith("honed"):
         from transformers import TrainingArguments
 
-        from honed.config import validate_config
+        from honed.core.config import validate_config
         from honed.train.fast import plain_trainer
 
         cfg = validate_config({"method": {"r": 16, "alpha": 32, "dropout": 0.0}})

@@ -55,7 +55,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    from honed.config import validate_config
+    from honed.core.config import validate_config
     from honed.data.prepare import run_prepare
 
     with tempfile.TemporaryDirectory() as tmp:

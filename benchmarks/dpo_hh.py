@@ -52,9 +52,9 @@ def main() -> int:
     if not DATA.is_dir():
         print(f"skipped: {DATA} is absent")
         return 0
-    from honed.config import validate_config
+    from honed.core.config import validate_config
     from honed.models.load import load_model
-    from honed.rundir import RunDir
+    from honed.core.rundir import RunDir
     from honed.train.preference import preference_scores
     from honed.train.sft import train_sft
 

@@ -5,8 +5,8 @@ import random
 import time
 from pathlib import Path
 
-from honed.config import Config
-from honed.progress import console
+from honed.core.config import Config
+from honed.core.progress import console
 
 
 def run_run(cfg: Config, output: Path) -> Path:
@@ -15,7 +15,7 @@ def run_run(cfg: Config, output: Path) -> Path:
     from honed.evaluate.assemble import build_report
     from honed.train.methods import load_for_training
     from honed.evaluate.report import save_report
-    from honed.rundir import RunDir
+    from honed.core.rundir import RunDir
     from honed.train.sft import train_sft
 
     timings: dict[str, float] = {}

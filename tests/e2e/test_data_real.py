@@ -8,7 +8,7 @@ import pytest
 
 from projectkit import SHARED
 from honed.cli import main
-from honed.config import validate_config
+from honed.core.config import validate_config
 from honed.data.prepare import run_prepare
 
 pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/datasets not present")

@@ -59,7 +59,7 @@ def test_lora_weights_changed(finished_run):
 
 
 def test_run_is_recorded_in_the_store(finished_run):
-    from honed.store import Store
+    from honed.core.store import Store
 
     _, out = finished_run
     meta = json.loads((out / "run" / "meta.json").read_text())

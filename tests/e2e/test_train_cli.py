@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from honed.cli import main
-from honed.rundir import read_metrics
+from honed.core.rundir import read_metrics
 
 
 def test_help_lists_the_training_verbs(capsys):
@@ -65,8 +65,8 @@ def test_plan_prints_a_table_and_a_recommendation(tiny_project, capsys):
 
 @pytest.mark.slow
 def test_sweep_records_trials_and_writes_the_best_config(tiny_project, tmp_path, capsys):
-    from honed.config import load_config
-    from honed.store import Store
+    from honed.core.config import load_config
+    from honed.core.store import Store
 
     out = tmp_path / "sweep"
     assert main(["sweep", str(tiny_project), "-o", str(out), "--trials", "2", "train.max_steps=2",

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from honed.rundir import read_metrics
+from honed.core.rundir import read_metrics
 
 pytestmark = pytest.mark.slow
 COMMON = ["train.max_steps=3", "method.dropout=0", "train.eval_every=3"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from honed.rundir import read_metrics
+from honed.core.rundir import read_metrics
 
 pytestmark = pytest.mark.slow
 STEPS = ["train.max_steps=10", "train.save_every=2", "train.eval_every=5", "train.batch_size=4",

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from honed.cli import main
-from honed.config import load_config, validate_config
-from honed.errors import HonedError
+from honed.core.config import load_config, validate_config
+from honed.core.errors import HonedError
 
 
 def problems_of(raw: dict) -> list[str]:

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from honed.errors import HonedError
+from honed.core.errors import HonedError
 from honed.models.load import build_tiny_model, embedded_gguf_path, load_model, resolve_model
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from honed.store import MIGRATIONS, Store, migrate
+from honed.core.store import MIGRATIONS, Store, migrate
 
 
 def test_fresh_database_reaches_latest_version(tmp_path):

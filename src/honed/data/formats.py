@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from honed.errors import HonedError
+from honed.core.errors import HonedError
 
 READABLE_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet", ".txt")  # each also as .gz (not parquet)
 SHAPES = ("chat", "sharegpt", "alpaca", "prompt_completion", "classification", "preference", "text")

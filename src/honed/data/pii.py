@@ -107,7 +107,7 @@ class Redactor:
 
 def load_ner():
     """Presidio's analyzer with a local spaCy model, or a HonedError with the install hint."""
-    from honed.errors import HonedError
+    from honed.core.errors import HonedError
 
     try:
         from presidio_analyzer import AnalyzerEngine

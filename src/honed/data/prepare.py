@@ -14,11 +14,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from honed.config import Config
+from honed.core.config import Config
 from honed.data.check import WARNING_CODES, record_problems
 from honed.data.formats import RowError, content_key, iter_rows, map_record_text, to_record
 from honed.data.split import split_records
-from honed.errors import HonedError
+from honed.core.errors import HonedError
 
 SPLITS = ("train", "validation", "test")
 MIN_ROWS = 10
@@ -175,7 +175,7 @@ def curate(records: list[dict], cfg: Config, info: Curation, stage: str = "") ->
 
 def run_prepare(cfg: Config, out_dir: Path) -> PreparedData:
     """Read → validate → labels → clean → PII → dedup → contamination → split → write, audit, store."""
-    from honed.progress import console
+    from honed.core.progress import console
 
     info = Curation()
     clock = time.perf_counter()
@@ -259,7 +259,7 @@ def write_prepared(out_dir: Path, splits: dict[str, list[dict]], dropped: list[d
 
 def _audit_and_record(cfg: Config, data: PreparedData, info: Curation) -> None:
     from honed.data.report import build_audit
-    from honed.store import Store
+    from honed.core.store import Store
 
     build_audit(cfg, data, info)
     with Store() as store:

@@ -9,7 +9,7 @@ DEFAULT_TOKENS_PER_SECOND = 2000.0
 
 def record_tokens(tokenizer, record: dict) -> tuple[int, int]:
     """(tokens, trained tokens) of one canonical record rendered as training renders it."""
-    from honed.train.render import render_conversation
+    from honed.core.chat import render_conversation
 
     if "messages" in record:
         rendered = render_conversation(tokenizer, record["messages"], record.get("completion_only", False))

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import time
 
-from honed.config import Config
-from honed.errors import HonedError
+from honed.core.config import Config
+from honed.core.errors import HonedError
 
 
 class ChatClient:
@@ -58,7 +58,7 @@ def evaluate_api_candidate(cfg: Config, prompts: list[list[dict]], references: l
     """The API model on the same prompts; classification answers are parsed to labels (no label scoring)."""
     from honed.evaluate.candidates import score_candidate
     from honed.evaluate.metrics import parse_label
-    from honed.progress import make_progress
+    from honed.core.progress import make_progress
 
     ev = cfg.evaluation
     client = ChatClient(ev.api_baseline_url, ev.api_baseline_model, ev.api_key_env, transport=transport)

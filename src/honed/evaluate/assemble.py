@@ -7,7 +7,7 @@ by side for human review.
 """
 from __future__ import annotations
 
-from honed.config import Config
+from honed.core.config import Config
 from honed.evaluate.candidates import prompt_of
 from honed.evaluate.report import objective_status
 

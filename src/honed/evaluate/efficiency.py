@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from honed.config import Config
+from honed.core.config import Config
 
 
 def measure_latency(model, tokenizer, prompts: list[list[dict]], max_new_tokens: int, samples: int) -> dict:
@@ -22,7 +22,7 @@ def measure_latency(model, tokenizer, prompts: list[list[dict]], max_new_tokens:
     import torch
 
     from honed.evaluate.generate import _stop_ids
-    from honed.train.render import render_prompt
+    from honed.core.chat import render_prompt
 
     model.eval()
     latencies, tokens = [], []

@@ -5,7 +5,7 @@ Checks, for one candidate entry of each report (`fine_tuned` by default):
 2. no regression: each checked metric ≥ the baseline's value − tolerance (≤ + tolerance for lower-is-better
    metrics such as perplexity);
 3. presence: a checked metric the baseline has and the candidate lacks fails.
-By default the checked metrics are the task's metrics (honed.config.METRICS_BY_TASK) present in the baseline.
+By default the checked metrics are the task's metrics (honed.core.config.METRICS_BY_TASK) present in the baseline.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from honed.errors import HonedError
+from honed.core.errors import HonedError
 
 LOWER_IS_BETTER = {"perplexity", "unparsed_rate"}
 
@@ -48,12 +48,12 @@ def load_report(reference: str) -> tuple[dict, Path]:
 
 
 def _report_of_run(run_id: str) -> Path | None:
-    from honed.paths import honed_home
+    from honed.core.paths import honed_home
 
     if not (honed_home() / "honed.db").is_file():
         return None
     try:
-        from honed.store import Store
+        from honed.core.store import Store
 
         with Store() as store:
             row = store.db.execute("SELECT path FROM reports WHERE run_id = ? ORDER BY rowid DESC LIMIT 1",
@@ -106,7 +106,7 @@ def _entry(report: dict, name: str, role: str) -> dict:
 
 
 def _default_metrics(candidate: dict, baseline: dict, base_entry: dict) -> list[str]:
-    from honed.config import METRICS_BY_TASK
+    from honed.core.config import METRICS_BY_TASK
 
     task = candidate.get("task") or baseline.get("task")
     wanted = list(METRICS_BY_TASK.get(task, ()))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from honed.config import Config
+from honed.core.config import Config
 
 RUBRIC_PROMPT = """You are grading an assistant's answer.
 Rubric: {rubric}

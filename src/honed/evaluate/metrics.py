@@ -173,7 +173,7 @@ def extraction_metrics(references: list[str], predictions: list[str]) -> dict:
 
 
 def task_metrics(task: str, references: list[str], predictions: list[str], labels: list[str]) -> dict:
-    """The metric set of a task kind (see honed.config.METRICS_BY_TASK)."""
+    """The metric set of a task kind (see honed.core.config.METRICS_BY_TASK)."""
     if task == "classification":
         return classification_metrics(references, predictions, labels)
     if task == "extraction":

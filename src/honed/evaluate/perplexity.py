@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from honed.train.render import render_prompt
+from honed.core.chat import render_prompt
 
 
 def answer_perplexity(model, tokenizer, conversations: list[list[dict]], answers: list[str],

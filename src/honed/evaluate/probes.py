@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from honed.config import Config
+from honed.core.config import Config
 
 # Original sentences written for honed (no licence attached): everyday general knowledge and prose.
 GENERAL_TEXT = [
@@ -107,7 +107,7 @@ def _general_texts(cfg: Config) -> list[str]:
     source = cfg.evaluation.forgetting_text
     if not source:
         return GENERAL_TEXT
-    from honed.errors import HonedError
+    from honed.core.errors import HonedError
 
     path = cfg.resolve(source)
     if not path.is_file():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from honed.errors import HonedError, did_you_mean
+from honed.core.errors import HonedError, did_you_mean
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
-from honed.errors import HonedError
-from honed.paths import honed_home
+from honed.core.errors import HonedError
+from honed.core.paths import honed_home
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
 TINY_MODEL = "tiny-random"

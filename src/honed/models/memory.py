@@ -114,7 +114,7 @@ def recommend(model: BaseModel, rows: list[dict], gpu_memory_gb: float | None, p
 
 def base_for_reference(reference: str) -> BaseModel:
     """Catalog entry for a model reference; built-ins and local directories are read from their config."""
-    from honed.errors import HonedError
+    from honed.core.errors import HonedError
     from honed.models.load import TINY_MODEL, resolve_model
 
     found = find_base(reference)

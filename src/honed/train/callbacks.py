@@ -7,8 +7,8 @@ import time
 
 from transformers import TrainerCallback
 
-from honed.progress import console, make_progress
-from honed.rundir import RunDir
+from honed.core.progress import console, make_progress
+from honed.core.rundir import RunDir
 
 
 class RichProgressCallback(TrainerCallback):

@@ -11,10 +11,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from honed.config import Config
-from honed.errors import HonedError
-from honed.progress import console
-from honed.rundir import RunDir
+from honed.core.config import Config
+from honed.core.errors import HonedError
+from honed.core.progress import console
+from honed.core.rundir import RunDir
 
 PREFERENCE_OBJECTIVES = ("dpo", "orpo", "kto")
 TRACKER_PACKAGES = {"tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb"}

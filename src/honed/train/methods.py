@@ -1,8 +1,8 @@
 """`method.kind` → a PEFT config (or none, for full fine-tuning)."""
 from __future__ import annotations
 
-from honed.config import Method
-from honed.errors import HonedError
+from honed.core.config import Method
+from honed.core.errors import HonedError
 
 
 def peft_config_for(method: Method):

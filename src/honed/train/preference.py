@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from honed.config import Config
-from honed.errors import HonedError
-from honed.rundir import RunDir
+from honed.core.config import Config
+from honed.core.errors import HonedError
+from honed.core.rundir import RunDir
 from honed.train.loop import TrainResult, make_callbacks, resolve_objective, run_trainer, trainer_arguments
 from honed.train.methods import peft_config_for
 

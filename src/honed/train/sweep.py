@@ -11,9 +11,9 @@ import json
 import math
 from pathlib import Path
 
-from honed.config import Config
-from honed.errors import HonedError
-from honed.progress import console
+from honed.core.config import Config
+from honed.core.errors import HonedError
+from honed.core.progress import console
 
 PEFT_WITH_RANK = ("lora", "dora", "qlora")
 
@@ -47,7 +47,7 @@ def run_sweep(cfg: Config, output: Path, trials: int) -> dict:
     """Run `trials` trainings; write trials.jsonl and best.yaml under `output`; return the best trial."""
     from honed.data.prepare import run_prepare
     from honed.pipeline import subsample
-    from honed.train.commands import sweep_config
+    from honed.cli.train import sweep_config
 
     optuna = _optuna()
     if trials < 1:
@@ -81,7 +81,7 @@ def run_sweep(cfg: Config, output: Path, trials: int) -> dict:
 
 def train_trial(cfg: Config, path: Path, data, train: list[dict], validation: list[dict]) -> float:
     """One trial: a fresh base model trained as an ordinary run; returns its best validation loss."""
-    from honed.rundir import RunDir
+    from honed.core.rundir import RunDir
     from honed.train.methods import load_for_training
     from honed.train.sft import train_sft
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from honed.cli import main
-from honed.config import validate_config
+from honed.core.config import validate_config
 from honed.data.check import check_file
 
 GOOD = {"messages": [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "4"}]}

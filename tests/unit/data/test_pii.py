@@ -64,7 +64,7 @@ def test_several_types_in_one_text_are_counted():
 def test_ner_without_presidio_gives_the_install_hint(monkeypatch):
     import builtins
 
-    from honed.errors import HonedError
+    from honed.core.errors import HonedError
 
     real_import = builtins.__import__
 

@@ -6,11 +6,11 @@ from collections import Counter
 
 import pytest
 
-from honed.config import validate_config
+from honed.core.config import validate_config
 from honed.data.dedup import jaccard, shingles
 from honed.data.prepare import read_jsonl, run_prepare
 from honed.data.split import split_records
-from honed.errors import HonedError
+from honed.core.errors import HonedError
 
 LABELS = ("billing", "shipping", "login")
 
@@ -60,7 +60,7 @@ def test_prepare_writes_everything_and_nothing_vanishes(tmp_path):
     assert html.count("data:image/png;base64,") >= 4 and "Bias audit" in html
     info = json.loads((out / "dataset.json").read_text())
     assert info["hash"] == data.dataset_hash and info["labels"] == list(LABELS)
-    from honed.store import Store
+    from honed.core.store import Store
 
     with Store() as store:
         assert store.dataset(data.dataset_hash)["rows"] == kept

@@ -6,8 +6,8 @@ import json
 import httpx
 import pytest
 
-from honed.config import validate_config
-from honed.errors import HonedError
+from honed.core.config import validate_config
+from honed.core.errors import HonedError
 from honed.evaluate import judge
 from honed.evaluate.api import evaluate_api_candidate
 from honed.evaluate.candidates import score_candidate

@@ -44,7 +44,7 @@ def test_forgetting_flags_over_the_threshold():
 
 
 def test_few_shot_by_similarity_picks_the_nearest_training_rows():
-    from honed.config import validate_config
+    from honed.core.config import validate_config
     from honed.evaluate.candidates import few_shot_prompts
 
     def row(text, label):

@@ -5,7 +5,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from honed.config import validate_config
+from honed.core.config import validate_config
 from honed.evaluate.assemble import build_report
 from honed.evaluate.candidates import score_candidate
 from honed.evaluate.report import save_report, summary_table

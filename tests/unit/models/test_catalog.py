@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from honed.errors import HonedError
+from honed.core.errors import HonedError
 from honed.models.catalog import CATALOG, find_base, get_base
 
 FAMILIES = ("llama-3.2-1b", "llama-3.2-3b", "llama-3.1-8b", "llama-3.1-70b", "mistral-7b", "mixtral-8x7b",

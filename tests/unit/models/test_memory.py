@@ -54,7 +54,7 @@ def test_recommendation_follows_the_gpu():
 
 
 def test_plan_for_a_honed_config_reads_its_settings():
-    from honed.config import validate_config
+    from honed.core.config import validate_config
 
     cfg = validate_config({"model": {"base": "meta-llama/Llama-3.1-8B", "max_length": 512, "dtype": "bfloat16"},
                            "method": {"r": 16, "dropout": 0.0}, "train": {"batch_size": 1}})

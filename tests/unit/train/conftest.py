@@ -14,7 +14,7 @@ def tokenizer():
 @pytest.fixture
 def run_dir(tmp_path):
     def make(cfg, name: str = "run"):
-        from honed.rundir import RunDir
+        from honed.core.rundir import RunDir
 
         return RunDir.create(tmp_path / name, "train", cfg)
 

@@ -8,7 +8,7 @@ import torch
 from trainkit import chats, tiny_cfg
 from transformers import TrainerCallback
 
-from honed.errors import HonedError
+from honed.core.errors import HonedError
 from honed.train import loop
 
 METHODS = {
@@ -59,7 +59,7 @@ def test_method_changes_trainable_and_keeps_frozen(name, run_dir, monkeypatch):
 
 
 def test_rslora_and_all_linear_reach_peft():
-    from honed.config import Method
+    from honed.core.config import Method
     from honed.train.methods import peft_config_for
 
     config = peft_config_for(Method(kind="lora", use_rslora=True))

@@ -7,7 +7,7 @@ import json
 import pytest
 from trainkit import chats, overfit_records, pairs, tiny_cfg
 
-from honed.errors import HonedError
+from honed.core.errors import HonedError
 from honed.train.callbacks import detect_overfitting
 from honed.train.loop import resolve_objective
 

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from honed.train.render import assistant_spans, render_conversation, render_text
+from honed.core.chat import assistant_spans, render_conversation, render_text
 
 CONVERSATION = [
     {"role": "system", "content": "Be brief."},

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 def tiny_cfg(method: dict | None = None, **train):
-    from honed.config import validate_config
+    from honed.core.config import validate_config
 
     settings = {"max_steps": 3, "learning_rate": 1e-2, "batch_size": 4, "warmup_ratio": 0.0, **train}
     return validate_config({"project": "t", "model": {"base": "tiny-random", "max_length": 128},

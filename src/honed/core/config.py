@@ -12,7 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from honed.errors import HonedError, did_you_mean
+from honed.core.errors import HonedError, did_you_mean
 
 TaskKind = Literal["classification", "extraction", "generation"]
 DataFormat = Literal["auto", "chat", "sharegpt", "alpaca", "prompt_completion", "classification", "preference", "text"]

@@ -1,8 +1,4 @@
-"""The `honed` command: parse arguments, then call one run_<verb>. Nothing heavy is imported here.
-
-Each stage registers its own verbs (`honed.<stage>.cli.register`); a verb names its handler as
-"module:function", imported only when that verb runs, so `honed --help` stays instant.
-"""
+"""The `honed` command: parse arguments, then call one run_<verb>. Nothing heavy is imported here."""
 from __future__ import annotations
 
 import argparse
@@ -10,32 +6,18 @@ import importlib
 import sys
 import warnings
 
-from honed.errors import HonedError
+from honed.core.errors import HonedError
 
-
-def add_config_args(parser: argparse.ArgumentParser, output: bool = True) -> None:
-    """CONFIG, --output and trailing key=value overrides: the shape shared by config-driven verbs."""
-    parser.add_argument("config", help="path to honed.yaml")
-    if output:
-        parser.add_argument("--output", "-o", help="output directory (default: runs/<project>-<verb>-<time>)")
-    parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=2")
+# Each module in honed/cli/ registers its verbs; handlers are named "module:function" and imported only when
+# their verb runs, so `honed --help` never imports torch.
+VERB_GROUPS = ("project", "data", "train", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from honed.data import cli as data_cli
-    from honed.evaluate import cli as evaluate_cli
-    from honed.train import cli as train_cli
-
     parser = argparse.ArgumentParser(prog="honed", description="Turn a general open LLM into a measured specialist.")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
-    init = verbs.add_parser("init", help="scaffold a project: a commented honed.yaml")
-    init.add_argument("directory", nargs="?", default=".")
-    init.set_defaults(handler="honed.commands:run_init")
-    run = verbs.add_parser("run", help="the whole flow: prepare → baselines → train → eval → report")
-    add_config_args(run)
-    run.set_defaults(handler="honed.commands:run_quickstart")
-    for stage in (data_cli, train_cli, evaluate_cli):
-        stage.register(verbs)
+    for name in VERB_GROUPS:
+        importlib.import_module(f"honed.cli.{name}").register(verbs)
     return parser
 
 

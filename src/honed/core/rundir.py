@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from honed.store import Store
+from honed.core.store import Store
 
 TRACKED_PACKAGES = ("honed", "torch", "transformers", "peft", "trl", "accelerate", "datasets", "gguf", "datasketch")
 

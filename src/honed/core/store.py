@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from honed.paths import honed_home
+from honed.core.paths import honed_home
 
 
 def _v1_core(db: sqlite3.Connection) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from honed.errors import HonedError
+from honed.core.errors import HonedError
 
 TEMPLATE = """\
 # honed project config. Every key is optional except data.train; unknown keys are errors.

@@ -1,4 +1,4 @@
-"""Handlers for `honed train`, `honed plan` and `honed sweep`."""
+"""`honed train`, `honed plan`, `honed sweep`: the parsers and their handlers. Heavy imports stay inside the handlers."""
 from __future__ import annotations
 
 import json
@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from honed.commands import default_output
-from honed.config import load_config, validate_config
-from honed.errors import HonedError
-from honed.progress import console
+from honed.cli.common import add_config_args, default_output
+from honed.core.config import load_config, validate_config
+from honed.core.errors import HonedError
+from honed.core.progress import console
 
 STRATEGIES = ("ddp", "fsdp", "zero2", "zero3")
 
@@ -41,8 +41,8 @@ def resume_train(args) -> int:
     """Continue RUN from its newest checkpoint with the config and data it was started with."""
     from honed.data.prepare import read_jsonl
     from honed.pipeline import subsample
-    from honed.rundir import RunDir
-    from honed.store import Store
+    from honed.core.rundir import RunDir
+    from honed.core.store import Store
     from honed.train.loop import latest_checkpoint
     from honed.train.methods import load_for_training
     from honed.train.sft import train_sft
@@ -152,7 +152,7 @@ def _main_process_first():
 
 def _run_dir(output: Path, cfg, dataset_hash: str):
     """The run directory: created (and registered in the store) by the main process only."""
-    from honed.rundir import RunDir
+    from honed.core.rundir import RunDir
 
     if _rank() == 0:
         run = RunDir.create(output, "train", cfg, dataset_hash)
@@ -191,3 +191,25 @@ def sweep_config(cfg, params: dict):
         raw["method"]["r"] = params["r"]
         raw["method"]["alpha"] = 2 * params["r"]
     return validate_config(raw, root=cfg.root)
+
+
+def register(verbs) -> None:
+    train = verbs.add_parser("train", help="prepare data and train; writes a self-describing run directory")
+    add_config_args(train)
+    train.add_argument("--resume", metavar="RUN", help="continue a run directory from its last checkpoint")
+    train.add_argument("--gpus", type=int, metavar="N",
+                       help="train on N processes through `accelerate launch` (one per GPU; CPU processes if none)")
+    train.add_argument("--strategy", choices=("ddp", "fsdp", "zero2", "zero3"), default="ddp",
+                       help="with --gpus: DDP, FSDP or DeepSpeed ZeRO-2/3 (configs/accelerate/<strategy>.yaml)")
+    train.set_defaults(handler="honed.cli.train:run_train")
+
+    plan = verbs.add_parser("plan", help="estimate peak GPU memory for full / LoRA / QLoRA and recommend a method")
+    add_config_args(plan, output=False)
+    plan.add_argument("--gpu-memory", type=float, metavar="GB", help="memory of the GPU you have (e.g. 24)")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    plan.set_defaults(handler="honed.cli.train:run_plan")
+
+    sweep = verbs.add_parser("sweep", help="Optuna search over learning rate, rank and epochs (min. validation loss)")
+    add_config_args(sweep)
+    sweep.add_argument("--trials", type=int, default=8, metavar="N", help="number of trials (default 8)")
+    sweep.set_defaults(handler="honed.cli.train:run_sweep")

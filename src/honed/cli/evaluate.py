@@ -1,13 +1,14 @@
-"""Handlers for `honed eval` and `honed gate`."""
+"""`honed eval` and `honed gate`: the parsers and their handlers. Heavy imports stay inside the handlers."""
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
 
-from honed.config import load_config
-from honed.errors import HonedError
-from honed.progress import console
+from honed.cli.common import add_config_args, default_output
+from honed.core.config import load_config
+from honed.core.errors import HonedError
+from honed.core.progress import console
 
 
 def run_eval(args) -> int:
@@ -42,7 +43,7 @@ def run_eval(args) -> int:
     tuned = load_trained(model, adapter)
     results["fine_tuned"] = evaluate_fine_tuned(cfg, data, test, tuned, tokenizer)
     timings["eval_fine_tuned_s"] = _lap(clock)
-    from honed.rundir import read_metrics
+    from honed.core.rundir import read_metrics
 
     history = read_metrics(run_dir)
     trained = TrainResult(tuned, adapter, [(h["step"], h["loss"]) for h in history if "loss" in h],
@@ -98,3 +99,25 @@ def load_trained(base_model, adapter: Path):
     from transformers import AutoModelForCausalLM
 
     return AutoModelForCausalLM.from_pretrained(adapter, dtype=base_model.dtype)
+
+
+def register(verbs) -> None:
+    ev = verbs.add_parser("eval", help="evaluate baselines and a trained run side by side")
+    add_config_args(ev)
+    ev.add_argument("--run", required=True, metavar="RUN", help="run directory written by `honed train`")
+    ev.set_defaults(handler="honed.cli.evaluate:run_eval")
+
+    gate = verbs.add_parser("gate", help="CI gate: objective met and no metric regressed against a baseline report",
+                            description="Exit 0 when CANDIDATE meets its objective and no checked metric falls more "
+                                        "than the tolerance below BASELINE; exit 1 naming each failing metric.")
+    gate.add_argument("candidate", metavar="CANDIDATE", help="report.json, a directory holding one, or a run id")
+    gate.add_argument("--against", required=True, metavar="BASELINE",
+                      help="the report to compare with (report.json, directory or run id)")
+    gate.add_argument("--tolerance", type=float, default=None,
+                      help="allowed drop per metric (default: the candidate report's evaluation.gate_tolerance, "
+                           "else 0.01)")
+    gate.add_argument("--name", default="fine_tuned", help="candidate entry compared in both reports")
+    gate.add_argument("--metric", action="append", dest="metrics", metavar="METRIC",
+                      help="check only this metric (repeatable; default: the task's metrics)")
+    gate.add_argument("--json", action="store_true", help="print the checks as JSON")
+    gate.set_defaults(handler="honed.cli.evaluate:run_gate")

@@ -1,0 +1,39 @@
+"""`honed init` and `honed run`: scaffold a project; walk the whole flow."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from honed.cli.common import add_config_args, default_output
+from honed.core.config import load_config
+from honed.core.progress import console
+
+
+def register(verbs) -> None:
+    init = verbs.add_parser("init", help="scaffold a project: a commented honed.yaml")
+    init.add_argument("directory", nargs="?", default=".")
+    init.set_defaults(handler="honed.cli.project:run_init")
+    run = verbs.add_parser("run", help="the whole flow: prepare → baselines → train → eval → report")
+    add_config_args(run)
+    run.set_defaults(handler="honed.cli.project:run_quickstart")
+
+
+def run_init(args) -> int:
+    from honed.cli.scaffold import write_scaffold
+
+    path = write_scaffold(Path(args.directory))
+    console.print(f"wrote {path}: edit `data.train` and `objective`, then run `honed run {path}`")
+    return 0
+
+
+def run_quickstart(args) -> int:
+    from honed.evaluate.report import summary_table
+    from honed.pipeline import run_run
+
+    cfg = load_config(args.config, args.overrides)
+    output = Path(args.output) if args.output else default_output(cfg, "run")
+    report_path = run_run(cfg, output)
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    console.print(summary_table(report))
+    print(report_path)
+    return 0

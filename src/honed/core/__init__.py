@@ -1,0 +1,1 @@
+"""The bottom layer: typed records, chat rendering, config, store, run directories, errors, paths. Imports nothing above it."""
