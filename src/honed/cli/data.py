@@ -5,7 +5,7 @@ import json
 import sys
 from pathlib import Path
 
-from honed.cli.common import add_config_args, default_output
+from honed.cli.common import add_config_args
 from honed.core.config import load_config
 from honed.core.errors import HonedError
 from honed.core.progress import console

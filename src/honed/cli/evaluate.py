@@ -2,55 +2,21 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
-from honed.cli.common import add_config_args, default_output
+from honed.cli.common import add_config_args
 from honed.core.config import load_config
 from honed.core.errors import HonedError
 from honed.core.progress import console
 
 
 def run_eval(args) -> int:
-    from honed.data.prepare import PreparedData, read_jsonl
-    from honed.evaluate.assemble import build_report
-    from honed.evaluate.report import save_report, summary_table
-    from honed.pipeline import evaluate_baselines, evaluate_fine_tuned, load_with_status, sample_test
-    from honed.train.sft import TrainResult
+    from honed.evaluate.report import summary_table
+    from honed.runs import evaluate_trained_run
 
     cfg = load_config(args.config, args.overrides)
-    run_dir = Path(args.run)
-    adapter = run_dir / "adapter"
-    if not adapter.is_dir():
-        raise HonedError(f"`{run_dir}` holds no trained adapter (expected {adapter})",
-                         "pass a run directory written by `honed train`")
-    # `honed train` writes data/ inside the run directory; `honed run` writes it beside run/.
-    data_dir = next((d for d in (run_dir / "data", run_dir.parent / "data") if (d / "dataset.json").is_file()), None)
-    if data_dir is None:
-        raise HonedError(f"`{run_dir}` has no prepared data (data/dataset.json) inside or beside it",
-                         "pass a run directory written by `honed train` or `honed run`")
-    info = json.loads((data_dir / "dataset.json").read_text())
-    splits = {s: read_jsonl(data_dir / f"{s}.jsonl") for s in ("train", "validation", "test")}
-    data = PreparedData(data_dir, info["hash"], splits, counts=info["counts"], labels=info["labels"])
-    clock = time.perf_counter()
-    model, tokenizer = load_with_status(cfg)
-    timings = {"load_model_s": _lap(clock)}
-    test = sample_test(splits["test"], cfg)
-    clock = time.perf_counter()
-    results = evaluate_baselines(cfg, data, test, model, tokenizer)
-    timings["baselines_s"] = _lap(clock)
-    clock = time.perf_counter()
-    tuned = load_trained(model, adapter)
-    results["fine_tuned"] = evaluate_fine_tuned(cfg, data, test, tuned, tokenizer)
-    timings["eval_fine_tuned_s"] = _lap(clock)
-    from honed.core.rundir import read_metrics
-
-    history = read_metrics(run_dir)
-    trained = TrainResult(tuned, adapter, [(h["step"], h["loss"]) for h in history if "loss" in h],
-                          [(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h], 0, 0, 0.0, 0.0, 0)
-    report = build_report(cfg, data, test, results, trained, timings)
-    path = save_report(report, Path(args.output) if args.output else run_dir / "eval")
-    console.print(summary_table(report))
+    path = evaluate_trained_run(cfg, Path(args.run), Path(args.output) if args.output else None)
+    console.print(summary_table(json.loads(path.read_text(encoding="utf-8"))))
     print(path)
     return 0
 
@@ -84,21 +50,6 @@ def run_gate(args) -> int:
 
 def _fmt(value) -> str:
     return "missing" if value is None else f"{value:.4f}"
-
-
-def _lap(start: float) -> float:
-    return round(time.perf_counter() - start, 2)
-
-
-def load_trained(base_model, adapter: Path):
-    """A run's trained model: a PEFT adapter on top of the base, or (full fine-tuning) a whole saved model."""
-    if (adapter / "adapter_config.json").is_file():
-        from peft import PeftModel
-
-        return PeftModel.from_pretrained(base_model, adapter)
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM.from_pretrained(adapter, dtype=base_model.dtype)
 
 
 def register(verbs) -> None:

@@ -28,11 +28,11 @@ def run_init(args) -> int:
 
 def run_quickstart(args) -> int:
     from honed.evaluate.report import summary_table
-    from honed.pipeline import run_run
+    from honed.runs import run_whole_flow
 
     cfg = load_config(args.config, args.overrides)
     output = Path(args.output) if args.output else default_output(cfg, "run")
-    report_path = run_run(cfg, output)
+    report_path = run_whole_flow(cfg, output)
     report = json.loads(report_path.read_text(encoding="utf-8"))
     console.print(summary_table(report))
     print(report_path)

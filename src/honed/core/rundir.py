@@ -6,6 +6,7 @@ seed, device, timings) and `metrics.jsonl` (one JSON object per logged step). Th
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -44,43 +45,91 @@ def new_run_id(kind: str) -> str:
 
 @dataclass
 class RunDir:
-    """A run's directory plus its store row; `log` appends metrics to both."""
+    """A run's directory plus its store row; `log` appends metrics to both.
+
+    Only the main process writes (metrics, meta, store): under `accelerate launch` the other ranks hold a RunDir
+    whose writes do nothing. The store connection is opened on first use and closed by `finish` or `close`.
+    """
 
     path: Path
     run_id: str
-    store: Store
     meta: dict = field(default_factory=dict)
+    is_main: bool = True
+    _store: Store | None = field(default=None, repr=False)
 
     @classmethod
     def create(cls, path: Path, kind: str, config, dataset_hash: str | None = None) -> "RunDir":
+        if not is_main_process():
+            return cls(path, f"rank-{process_rank()}", is_main=False)
         path.mkdir(parents=True, exist_ok=True)
         run_id = new_run_id(kind)
         (path / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
-        store = Store()
-        store.start_run(run_id, kind, config.project, str(path.resolve()), config.model_dump(mode="json"),
-                        dataset_hash)
         meta = {
             "run_id": run_id, "kind": kind, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "versions": package_versions(), "git_commit": git_commit(config.root), "dataset_hash": dataset_hash,
-            "seed": config.train.seed, "device": _device(), "command": sys.argv,
+            "seed": config.train.seed, "device": _device(), "command": sys.argv, "world_size": world_size(),
         }
-        run = cls(path, run_id, store, meta)
+        run = cls(path, run_id, meta)
+        run.store.start_run(run_id, kind, config.project, str(path.resolve()), config.model_dump(mode="json"),
+                            dataset_hash)
         run.write_meta()
         (path / "metrics.jsonl").touch()
         return run
 
+    @classmethod
+    def open(cls, path: Path) -> "RunDir":
+        """An existing run directory (to resume or evaluate it)."""
+        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+        if not is_main_process():
+            return cls(path, meta["run_id"], meta, is_main=False)
+        return cls(path, meta["run_id"], meta)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store()
+        return self._store
+
     def write_meta(self) -> None:
-        (self.path / "meta.json").write_text(json.dumps(self.meta, indent=2), encoding="utf-8")
+        if self.is_main:
+            (self.path / "meta.json").write_text(json.dumps(self.meta, indent=2), encoding="utf-8")
 
     def log(self, step: int, **values: float) -> None:
+        if not self.is_main:
+            return
         with (self.path / "metrics.jsonl").open("a", encoding="utf-8") as f:
             f.write(json.dumps({"step": step, "time": round(time.time(), 3), **values}) + "\n")
         self.store.log_metrics(self.run_id, step, values)
 
     def finish(self, status: str = "finished", **extra) -> None:
+        if not self.is_main:
+            return
         self.meta.update(extra, status=status)
         self.write_meta()
         self.store.finish_run(self.run_id, status)
+        self.close()
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def process_rank() -> int:
+    return int(os.environ.get("RANK", "0"))
+
+
+def is_main_process() -> bool:
+    """Asked of accelerate's state under a distributed launch; a lone process is always the main one."""
+    if world_size() <= 1:
+        return True
+    from accelerate import PartialState
+
+    return PartialState().is_main_process
 
 
 def read_metrics(path: Path) -> list[dict]:

@@ -106,8 +106,15 @@ class Store:
                                (run_id, name)).fetchall()
         return [(r["step"], r["value"]) for r in rows]
 
-    def record_report(self, run_id: str, path: str, primary_metric: str, best_candidate: str, value: float,
-                      passed: bool) -> None:
+    def record_report(self, run_id: str, path: str, report: dict) -> None:
+        """A report written for a run (by `honed run` or `honed eval`): where it is and how its objective fared."""
+        objective = report["objective"]
         with self.db:
             self.db.execute("INSERT INTO reports VALUES (?,?,?,?,?,?,?)",
-                            (run_id, path, primary_metric, best_candidate, value, int(passed), time.time()))
+                            (run_id, path, report["primary_metric"], objective.get("best_candidate"),
+                             objective.get("value"), int(bool(objective.get("passed"))), time.time()))
+
+    def latest_report_path(self, run_id: str) -> str | None:
+        row = self.db.execute("SELECT path FROM reports WHERE run_id=? ORDER BY created DESC LIMIT 1",
+                              (run_id,)).fetchone()
+        return row["path"] if row else None

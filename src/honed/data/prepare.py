@@ -7,34 +7,20 @@ rows read = rows kept in the splits + rows dropped.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from honed.core.config import Config
+from honed.core.errors import HonedError
+from honed.core.prepared import SPLITS, PreparedData
 from honed.data.check import WARNING_CODES, record_problems
 from honed.data.formats import RowError, content_key, iter_rows, map_record_text, to_record
 from honed.data.split import split_records
-from honed.core.errors import HonedError
 
-SPLITS = ("train", "validation", "test")
 MIN_ROWS = 10
 
-
-@dataclass
-class PreparedData:
-    directory: Path
-    dataset_hash: str
-    splits: dict[str, list[dict]]
-    dropped: list[dict] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
-    labels: list[str] = field(default_factory=list)
-
-    def path(self, split: str) -> Path:
-        return self.directory / f"{split}.jsonl"
 
 
 @dataclass
@@ -203,7 +189,7 @@ def run_prepare(cfg: Config, out_dir: Path) -> PreparedData:
         dropped = _redact_dropped(dropped, cfg)
     labels = cfg.objective.labels or sorted({r["label"] for part in splits.values() for r in part if "label" in r})
     counts = {s["step"]: s["rows"] for s in info.steps}
-    data = write_prepared(out_dir, splits, dropped, counts, labels)
+    data = PreparedData.save(out_dir, splits, dropped, counts, labels)
     _audit_and_record(cfg, data, info)
     return data
 
@@ -235,31 +221,11 @@ def _split(records: list[dict], fixed: dict[str, list[dict]], cfg: Config) -> di
     return {n: fixed.get(n, parts.get(n, [])) for n in SPLITS}
 
 
-def write_prepared(out_dir: Path, splits: dict[str, list[dict]], dropped: list[dict], counts: dict[str, int],
-                   labels: list[str]) -> PreparedData:
-    """The split files, dropped.jsonl and dataset.json; the hash covers content only (not where it came from)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    for name in SPLITS:
-        rows = splits.get(name, [])
-        text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
-        (out_dir / f"{name}.jsonl").write_text(text, encoding="utf-8")
-        digest.update(name.encode() + b"\0")
-        for r in rows:
-            digest.update(json.dumps({k: v for k, v in r.items() if k != "meta"}, sort_keys=True).encode() + b"\n")
-    with (out_dir / "dropped.jsonl").open("w", encoding="utf-8") as f:
-        for d in dropped:
-            f.write(json.dumps(d, ensure_ascii=False) + "\n")
-    dataset_hash = digest.hexdigest()[:16]
-    counts = {**counts, **{f"split_{n}": len(splits.get(n, [])) for n in SPLITS}, "dropped": len(dropped)}
-    (out_dir / "dataset.json").write_text(json.dumps({"hash": dataset_hash, "counts": counts, "labels": labels},
-                                                     indent=2), encoding="utf-8")
-    return PreparedData(out_dir, dataset_hash, splits, dropped, counts, labels)
 
 
 def _audit_and_record(cfg: Config, data: PreparedData, info: Curation) -> None:
-    from honed.data.report import build_audit
     from honed.core.store import Store
+    from honed.data.report import build_audit
 
     build_audit(cfg, data, info)
     with Store() as store:
@@ -273,10 +239,6 @@ def _redact_dropped(dropped: list[dict], cfg: Config) -> list[dict]:
 
     redactor, ignored = Redactor(public_ips_only=cfg.data.pii_public_ips_only), Counter()
     return [{**d, "row": redact_value(d["row"], redactor, ignored)} for d in dropped]
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def _drop(row: object, reason: str, step: str, path: Path | None = None, line: int | None = None) -> dict:

@@ -44,3 +44,10 @@ def _cut(groups: list[list[dict]], fractions: dict[str, float]) -> dict[str, lis
         out[name].append(group)
         filled[name] += len(group)
     return out
+
+
+def subsample(records: list[dict], limit: int | None, seed: int) -> list[dict]:
+    """`limit` rows drawn without replacement (seeded), or all of them."""
+    if limit is None or limit >= len(records):
+        return records
+    return random.Random(seed).sample(records, limit)

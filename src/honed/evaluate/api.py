@@ -56,9 +56,9 @@ class ChatClient:
 def evaluate_api_candidate(cfg: Config, prompts: list[list[dict]], references: list[str], labels: list[str],
                            transport=None):
     """The API model on the same prompts; classification answers are parsed to labels (no label scoring)."""
+    from honed.core.progress import make_progress
     from honed.evaluate.candidates import score_candidate
     from honed.evaluate.metrics import parse_label
-    from honed.core.progress import make_progress
 
     ev = cfg.evaluation
     client = ChatClient(ev.api_baseline_url, ev.api_baseline_model, ev.api_key_env, transport=transport)

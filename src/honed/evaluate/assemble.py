@@ -12,7 +12,8 @@ from honed.evaluate.candidates import prompt_of
 from honed.evaluate.report import objective_status
 
 
-def build_report(cfg: Config, data, test: list[dict], results: dict, trained, timings: dict) -> dict:
+def build_report(cfg: Config, data, test: list[dict], results: dict, training: dict, timings: dict) -> dict:
+    """`training` is TrainResult.figures() (or meta.json's `training` for a run evaluated later)."""
     from honed.evaluate.efficiency import efficiency_report
 
     report = {
@@ -26,7 +27,7 @@ def build_report(cfg: Config, data, test: list[dict], results: dict, trained, ti
                     for name, r in results.items()},
         "n_test": len(test), "dataset_hash": data.dataset_hash, "data_counts": data.counts,
         "base_model": cfg.model.base, "method": cfg.method.model_dump(mode="json"),
-        "training": _training(trained),
+        "training": training or {},
         "timings": timings,
         "gate": {"tolerance": cfg.evaluation.gate_tolerance},
         "notes": sorted({note for r in results.values() for note in r.notes}),
@@ -111,15 +112,6 @@ def worst_errors(test: list[dict], results: dict, prompt_of, limit: int = 20) ->
 
 def _is_label(result) -> bool:
     return "confusion" in result.per_decoding.get(result.decoding, {})
-
-
-def _training(trained) -> dict:
-    if trained is None:
-        return {}
-    return {"train_loss": trained.train_loss, "eval_loss": trained.eval_loss,
-            "trainable_params": trained.trainable_params, "total_params": trained.total_params,
-            "tokens_per_second": trained.tokens_per_second, "seconds": trained.seconds,
-            "skipped_too_long": trained.skipped_too_long}
 
 
 def _numbers(metrics: dict) -> dict:

@@ -12,10 +12,10 @@ import random
 import time
 from dataclasses import dataclass, field
 
+from honed.core.chat import render_prompt
 from honed.core.config import Config
 from honed.evaluate.generate import generate_all, score_labels
 from honed.evaluate.metrics import parse_label, task_metrics
-from honed.core.chat import render_prompt
 
 
 @dataclass

@@ -21,8 +21,8 @@ def measure_latency(model, tokenizer, prompts: list[list[dict]], max_new_tokens:
     """Per-request latency over the first `samples` prompts: milliseconds and new tokens per request."""
     import torch
 
-    from honed.evaluate.generate import _stop_ids
     from honed.core.chat import render_prompt
+    from honed.evaluate.generate import _stop_ids
 
     model.eval()
     latencies, tokens = [], []

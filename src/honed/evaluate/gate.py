@@ -10,7 +10,6 @@ By default the checked metrics are the task's metrics (honed.core.config.METRICS
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,15 +51,11 @@ def _report_of_run(run_id: str) -> Path | None:
 
     if not (honed_home() / "honed.db").is_file():
         return None
-    try:
-        from honed.core.store import Store
+    from honed.core.store import Store
 
-        with Store() as store:
-            row = store.db.execute("SELECT path FROM reports WHERE run_id = ? ORDER BY rowid DESC LIMIT 1",
-                                   (run_id,)).fetchone()
-    except sqlite3.Error:  # an older schema without reports: the reference simply is not a run id
-        return None
-    return Path(row[0]) if row and Path(row[0]).is_file() else None
+    with Store() as store:
+        path = store.latest_report_path(run_id)
+    return Path(path) if path and Path(path).is_file() else None
 
 
 def check_gate(candidate: dict, baseline: dict, tolerance: float, name: str = "fine_tuned",

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from honed.core.progress import make_progress
 from honed.core.chat import render_prompt
+from honed.core.progress import make_progress
 
 
 @dataclass

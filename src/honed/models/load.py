@@ -200,3 +200,22 @@ def _torch_dtype(name: str):
     import torch
 
     return {"auto": None, "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+
+
+def load_with_status(reference: str, dtype: str = "auto", seed: int = 0):
+    """load_model behind a spinner: the first load of a GGUF model takes ~20 s."""
+    from honed.core.progress import console
+
+    with console.status(f"loading model {reference} (the first load de-quantises GGUF, ~20 s)"):
+        return load_model(reference, dtype, seed=seed)
+
+
+def load_trained(base_model, adapter: Path):
+    """A run's trained model: a PEFT adapter on top of the base, or (full fine-tuning) a whole saved model."""
+    if (adapter / "adapter_config.json").is_file():
+        from peft import PeftModel
+
+        return PeftModel.from_pretrained(base_model, adapter)
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(adapter, dtype=base_model.dtype)

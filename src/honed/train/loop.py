@@ -7,6 +7,7 @@ come from here, so every objective behaves the same way.
 from __future__ import annotations
 
 import importlib.util
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,12 @@ class TrainResult:
     best_checkpoint: str | None = None
     overfitting: dict | None = None
     extra: dict = field(default_factory=dict)
+
+    def figures(self) -> dict:
+        """What a report says about the training (also kept in meta.json, so `honed eval` can say it later)."""
+        return {"train_loss": self.train_loss, "eval_loss": self.eval_loss, "trainable_params": self.trainable_params,
+                "total_params": self.total_params, "tokens_per_second": self.tokens_per_second,
+                "seconds": self.seconds, "skipped_too_long": self.skipped_too_long}
 
 
 def resolve_objective(cfg: Config, records: list[dict]) -> str:
@@ -137,6 +144,15 @@ def make_callbacks(cfg: Config, run: RunDir, has_eval: bool) -> list:
     return callbacks
 
 
+def truncate_metrics(file: Path, step: int) -> None:
+    """Drop metrics logged after the checkpoint we resume from: those steps run again."""
+    if not file.is_file():
+        return
+    kept = [line for line in file.read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line).get("step", 0) <= step]
+    file.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+
+
 def latest_checkpoint(run_path: Path) -> Path | None:
     """The newest `checkpoint-N` under a run directory (the one --resume continues from)."""
     found = [p for p in (run_path / "checkpoints").glob("checkpoint-*") if p.name.split("-")[-1].isdigit()
@@ -179,9 +195,8 @@ def run_trainer(trainer, cfg: Config, run: RunDir, tokenizer, objective: str, *,
         best_checkpoint=state.best_model_checkpoint, overfitting=watch.report if watch else None,
     )
     run.meta.update(early_stopped=early, best_checkpoint=state.best_model_checkpoint, best_eval_loss=state.best_metric,
-                    global_step=state.global_step, overfitting=result.overfitting)
-    if trainer.is_world_process_zero() and run.store is not None:
-        run.write_meta()
+                    global_step=state.global_step, overfitting=result.overfitting, training=result.figures())
+    run.write_meta()
     if early and trainer.is_world_process_zero():
         console.print(f"early stopping at step {state.global_step} of {state.max_steps}; best validation loss "
                       f"{state.best_metric:.4f} restored from {state.best_model_checkpoint}")

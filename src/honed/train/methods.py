@@ -56,11 +56,11 @@ def count_parameters(model) -> tuple[int, int]:
 def load_for_training(cfg):
     """(model, tokenizer) for `cfg.model.base`, loaded the way `cfg.method` needs: QLoRA loads the base in 4-bit
     NF4 (GPU only) and prepares it for k-bit training; every other method uses the ordinary loader."""
-    from honed.pipeline import load_with_status
-
     quantization = quantization_config_for(cfg.method)  # a clear error on CPU, before any loading
     if quantization is None:
-        return load_with_status(cfg)
+        from honed.models.load import load_with_status
+
+        return load_with_status(cfg.model.base, cfg.model.dtype, seed=cfg.train.seed)
     import peft
     from transformers import AutoModelForCausalLM
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from honed.core.chat import render_conversation, render_text
 from honed.core.config import Config
 from honed.core.errors import HonedError
 from honed.core.rundir import RunDir
@@ -22,7 +23,6 @@ from honed.train.loop import (
     trainer_arguments,
 )
 from honed.train.methods import check_model_fits_method, peft_config_for
-from honed.core.chat import render_conversation, render_text
 
 __all__ = ["TrainResult", "tokenize_records", "tokenize_text_records", "train_sft"]
 

@@ -8,10 +8,10 @@ as kind `sweep-trial`); `trials.jsonl` lists every trial and `best.yaml` is the 
 from __future__ import annotations
 
 import json
-import math
+from collections.abc import Callable
 from pathlib import Path
 
-from honed.core.config import Config
+from honed.core.config import Config, validate_config
 from honed.core.errors import HonedError
 from honed.core.progress import console
 
@@ -43,28 +43,19 @@ def suggest(trial, cfg: Config) -> dict:
     return params
 
 
-def run_sweep(cfg: Config, output: Path, trials: int) -> dict:
-    """Run `trials` trainings; write trials.jsonl and best.yaml under `output`; return the best trial."""
-    from honed.data.prepare import run_prepare
-    from honed.pipeline import subsample
-    from honed.cli.train import sweep_config
-
+def run_sweep(cfg: Config, output: Path, trials: int, train_trial: Callable[[Config, Path], float]) -> dict:
+    """Run `trials` trainings through `train_trial(trial_config, trial_dir) -> validation loss`; write
+    trials.jsonl and best.yaml under `output`; return the best trial."""
     optuna = _optuna()
     if trials < 1:
         raise HonedError("`--trials` must be at least 1", "e.g. `honed sweep honed.yaml --trials 8`")
-    data = run_prepare(cfg, output / "data")
-    if not data.splits.get("validation"):
-        raise HonedError("a sweep minimises validation loss, and the validation split is empty",
-                         "set `data.split.validation` above 0 or give `data.validation`")
-    train = subsample(data.splits["train"], cfg.train.max_train_examples, cfg.train.seed)
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=cfg.train.seed))
     log = output / "trials.jsonl"
     log.write_text("", encoding="utf-8")
 
     def objective(trial) -> float:
         params = suggest(trial, cfg)
-        value = train_trial(sweep_config(cfg, params), output / f"trial-{trial.number}", data, train,
-                            data.splits["validation"])
+        value = train_trial(sweep_config(cfg, params), output / f"trial-{trial.number}")
         with log.open("a", encoding="utf-8") as f:
             f.write(json.dumps({"number": trial.number, "params": params, "eval_loss": value}) + "\n")
         console.print(f"trial {trial.number}: {params} → validation loss {value:.4f}")
@@ -79,15 +70,12 @@ def run_sweep(cfg: Config, output: Path, trials: int) -> dict:
     return summary
 
 
-def train_trial(cfg: Config, path: Path, data, train: list[dict], validation: list[dict]) -> float:
-    """One trial: a fresh base model trained as an ordinary run; returns its best validation loss."""
-    from honed.core.rundir import RunDir
-    from honed.train.methods import load_for_training
-    from honed.train.sft import train_sft
-
-    model, tokenizer = load_for_training(cfg)
-    run = RunDir.create(path, "sweep-trial", cfg, data.dataset_hash)
-    result = train_sft(cfg, model, tokenizer, train, validation, run)
-    value = min((loss for _, loss in result.eval_loss), default=math.inf)
-    run.finish(best_eval_loss=value, train_seconds=result.seconds)
-    return value
+def sweep_config(cfg: Config, params: dict) -> Config:
+    """A copy of `cfg` with a trial's hyperparameters set."""
+    raw = cfg.model_dump(mode="json")
+    raw["train"]["learning_rate"] = params["learning_rate"]
+    raw["train"]["epochs"] = params["epochs"]
+    if "r" in params:
+        raw["method"]["r"] = params["r"]
+        raw["method"]["alpha"] = 2 * params["r"]
+    return validate_config(raw, root=cfg.root)

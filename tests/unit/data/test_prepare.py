@@ -8,7 +8,8 @@ import pytest
 
 from honed.core.config import validate_config
 from honed.data.dedup import jaccard, shingles
-from honed.data.prepare import read_jsonl, run_prepare
+from honed.core.prepared import read_jsonl
+from honed.data.prepare import run_prepare
 from honed.data.split import split_records
 from honed.core.errors import HonedError
 

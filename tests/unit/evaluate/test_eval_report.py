@@ -54,7 +54,7 @@ def test_report_files_written_and_parseable(tmp_path):
     refs = [LABELS[i % 3] for i in range(12)]
     test = [{"messages": [{"role": "user", "content": f"ticket {i}"}, {"role": "assistant", "content": r}],
              "label": r} for i, r in enumerate(refs)]
-    report = build_report(cfg, FakeData(), test, make_results(cfg, refs), FakeTrained(), {"train_s": 1.0})
+    report = build_report(cfg, FakeData(), test, make_results(cfg, refs), vars(FakeTrained()), {"train_s": 1.0})
     path = save_report(report, tmp_path)
     loaded = json.loads(path.read_text())
     assert loaded["primary_metric"] == "f1_macro"
