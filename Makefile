@@ -24,7 +24,7 @@ $(STAMP): $(PY) pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(VENV)/bin/honed run examples/support-tickets/honed.yaml --output examples/support-tickets/out
+	$(VENV)/bin/honed run examples/support-tickets/honed.yaml --output examples/support-tickets/out --overwrite
 
 test: install
 	$(PY) -m pytest -n 2 -q tests

@@ -48,7 +48,8 @@ def run_whole_flow(cfg: Config, output: Path) -> Path:
     run = RunDir.create(output / "run", "train", cfg, data.dataset_hash)
     trained = train_run(cfg, data, run, model=(model, tokenizer))
     clock.lap("train_s")
-    report = evaluate_run(cfg, data, run, trained.model, tokenizer, baselines, output, clock)
+    with run.failure_status():
+        report = evaluate_run(cfg, data, run, trained.model, tokenizer, baselines, output, clock)
     run.finish(train_seconds=trained.seconds)
     return report
 
@@ -63,34 +64,55 @@ def train_run(cfg: Config, data: PreparedData, run: RunDir, *, model=None, resum
     from honed.train.methods import load_for_training
     from honed.train.sft import train_sft
 
-    model, tokenizer = model or load_for_training(cfg)
-    train = subsample(data.splits["train"], cfg.train.max_train_examples, cfg.train.seed)
-    return train_sft(cfg, model, tokenizer, train, data.splits.get("validation", []), run, resume_from=resume_from)
+    with run.failure_status():
+        model, tokenizer = model or load_for_training(cfg)
+        train = subsample(data.splits["train"], cfg.train.max_train_examples, cfg.train.seed)
+        return train_sft(cfg, model, tokenizer, train, data.splits.get("validation", []), run,
+                         resume_from=resume_from)
 
 
 def resume_run(path: Path, overrides: list[str]):
     """Continue the run in `path` from its newest checkpoint with the config and data it was started with."""
-    from honed.train.loop import latest_checkpoint, truncate_metrics
+    from honed.train.loop import truncate_metrics
 
     if not (path / "meta.json").is_file() or not (path / "config.yaml").is_file():
         raise HonedError(f"`{path}` is not a run directory (no meta.json/config.yaml)",
                          "pass the directory `honed train` printed when it started")
-    checkpoint = latest_checkpoint(path)
-    if checkpoint is None:
-        raise HonedError(f"`{path}` holds no checkpoint to resume from",
-                         "checkpoints are written at each evaluation or every `train.save_every` steps; "
-                         "start a new run, with `train.save_every` set to keep more frequent checkpoints")
+    run = RunDir.open(path)
+    if run.meta.get("status") == "finished":
+        console.print(f"run {run.run_id} is finished (step {run.meta.get('global_step', '?')}); nothing to resume")
+        return run, None
+    checkpoint = usable_checkpoint(path)
     cfg = load_config(path / "config.yaml", overrides)
     if overrides:
         console.print(f"[yellow]resuming with overrides {overrides}: the result may differ from an "
                       "uninterrupted run[/]")
-    run = RunDir.open(path)
     if run.is_main:
-        truncate_metrics(path / "metrics.jsonl", int(checkpoint.name.split("-")[-1]))
+        step = int(checkpoint.name.split("-")[-1])
+        truncate_metrics(path / "metrics.jsonl", step)
+        run.store.delete_metrics_after(run.run_id, step)
     run.meta.setdefault("resumed", []).append({"from": checkpoint.name, "command": sys.argv})
     data = PreparedData.load(find_prepared(path))
     console.print(f"resuming {run.run_id} from {checkpoint.name}")
     return run, train_run(cfg, data, run, resume_from=checkpoint)
+
+
+def usable_checkpoint(path: Path) -> Path:
+    """The newest checkpoint, after checking it loads; a corrupt one is named with the previous good one."""
+    from honed.train.loop import checkpoint_problem, checkpoints
+
+    found = checkpoints(path)
+    if not found:
+        raise HonedError(f"`{path}` holds no checkpoint to resume from",
+                         "checkpoints are written at each evaluation or every `train.save_every` steps; "
+                         "start a new run, with `train.save_every` set to keep more frequent checkpoints")
+    problem = checkpoint_problem(found[-1])
+    if problem is None:
+        return found[-1]
+    previous = next((c for c in reversed(found[:-1]) if checkpoint_problem(c) is None), None)
+    fix = (f"delete {found[-1]} and resume again: it continues from {previous.name}, the previous good one"
+           if previous else "no earlier checkpoint is readable either: start the run again")
+    raise HonedError(f"checkpoint {found[-1]} is corrupt ({problem})", fix)
 
 
 def sweep_run(cfg: Config, output: Path, trials: int) -> dict:

@@ -5,8 +5,8 @@ import csv
 import json
 
 import pytest
-
 from projectkit import SHARED
+
 from honed.cli import main
 from honed.core.config import validate_config
 from honed.data.prepare import run_prepare

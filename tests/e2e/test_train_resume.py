@@ -53,3 +53,23 @@ def test_sigkill_then_resume_matches_uninterrupted(tiny_project, tmp_path):
     assert steps == list(range(1, 11)), "every step logged once, none twice"
     expected, got = final_losses(straight), final_losses(killed)
     assert got == pytest.approx(expected, rel=1e-4, abs=1e-5)
+
+
+def test_resumed_steps_are_stored_once(tmp_path, tiny_project):
+    """The store, like metrics.jsonl, holds each step once after a resume (the first attempt's rows are dropped)."""
+    from honed.cli import main
+    from honed.core.store import Store
+
+    run = tmp_path / "run"
+    assert main(["train", str(tiny_project), "-o", str(run), "train.max_steps=4", "train.save_every=2"]) == 0
+    meta = json.loads((run / "meta.json").read_text())
+    meta["status"] = "running"  # pretend it died after its last checkpoint
+    (run / "meta.json").write_text(json.dumps(meta))
+    for name in ("checkpoint-4",):
+        import shutil
+
+        shutil.rmtree(run / "checkpoints" / name, ignore_errors=True)
+    assert main(["train", str(tiny_project), "--resume", str(run)]) == 0
+    with Store() as store:
+        steps = [step for step, _ in store.metrics(meta["run_id"], "loss")]
+    assert steps == [1, 2, 3, 4]

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from honed.cli.common import add_config_args
-from honed.core.config import load_config
+from honed.core.config import DEFAULT_SEED, load_config
 from honed.core.errors import HonedError
 from honed.core.progress import console
 
@@ -117,7 +117,7 @@ def register(verbs) -> None:
     dedup.add_argument("--threshold", type=float, default=0.8, help="Jaccard at which a pair collapses (0.8)")
     dedup.add_argument("--removed", help="JSONL of removed rows with reasons (default: OUT with .removed.jsonl)")
     dedup.add_argument("--format", default="auto", help="override format detection")
-    dedup.add_argument("--seed", type=int, default=13, help="MinHash seed")
+    dedup.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"MinHash seed ({DEFAULT_SEED})")
     dedup.set_defaults(handler="honed.cli.data:run_dedup")
 
     redact = actions.add_parser("redact", help="replace PII with typed placeholders (<EMAIL>, <PHONE> …)")

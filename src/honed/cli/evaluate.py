@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from honed.cli.common import add_config_args
-from honed.core.config import load_config
+from honed.core.config import DEFAULT_GATE_TOLERANCE, load_config
 from honed.core.errors import HonedError
 from honed.core.progress import console
 
@@ -22,13 +22,13 @@ def run_eval(args) -> int:
 
 
 def run_gate(args) -> int:
-    from honed.evaluate.gate import check_gate, load_report
+    from honed.evaluate.gate import check_gate, format_value, load_report
 
     candidate, candidate_path = load_report(args.candidate)
     baseline, baseline_path = load_report(args.against)
     tolerance = args.tolerance
     if tolerance is None:
-        tolerance = float((candidate.get("gate") or {}).get("tolerance", 0.01))
+        tolerance = float((candidate.get("gate") or {}).get("tolerance", DEFAULT_GATE_TOLERANCE))
     if tolerance < 0:
         raise HonedError(f"--tolerance must be ≥ 0, got {tolerance}", "pass e.g. --tolerance 0.01")
     result = check_gate(candidate, baseline, tolerance, name=args.name, metrics=args.metrics)
@@ -39,17 +39,13 @@ def run_gate(args) -> int:
     else:
         for check in result.checks:
             mark = "  ok" if check["passed"] else "  x "
-            print(f"{mark} {check['metric']:<18} {check['kind']:<10} {_fmt(check['value'])} "
-                  f"(limit {_fmt(check['threshold'])})")
+            print(f"{mark} {check['metric']:<18} {check['kind']:<10} {format_value(check['value'])} "
+                  f"(limit {format_value(check['threshold'])})")
         for failure in result.failures:
             print(f"FAIL {failure}")
         print(f"gate {'passed' if result.passed else 'failed'}: {candidate_path} vs {baseline_path} "
               f"(tolerance {tolerance:g})")
     return 0 if result.passed else 1
-
-
-def _fmt(value) -> str:
-    return "missing" if value is None else f"{value:.4f}"
 
 
 def register(verbs) -> None:
@@ -66,7 +62,7 @@ def register(verbs) -> None:
                       help="the report to compare with (report.json, directory or run id)")
     gate.add_argument("--tolerance", type=float, default=None,
                       help="allowed drop per metric (default: the candidate report's evaluation.gate_tolerance, "
-                           "else 0.01)")
+                           f"else {DEFAULT_GATE_TOLERANCE})")
     gate.add_argument("--name", default="fine_tuned", help="candidate entry compared in both reports")
     gate.add_argument("--metric", action="append", dest="metrics", metavar="METRIC",
                       help="check only this metric (repeatable; default: the task's metrics)")

@@ -15,6 +15,7 @@ def register(verbs) -> None:
     init.set_defaults(handler="honed.cli.project:run_init")
     run = verbs.add_parser("run", help="the whole flow: prepare → baselines → train → eval → report")
     add_config_args(run)
+    run.add_argument("--overwrite", action="store_true", help="delete a non-empty --output first (default: refuse)")
     run.set_defaults(handler="honed.cli.project:run_quickstart")
 
 
@@ -27,11 +28,13 @@ def run_init(args) -> int:
 
 
 def run_quickstart(args) -> int:
+    from honed.core.rundir import claim_output
     from honed.evaluate.report import summary_table
     from honed.runs import run_whole_flow
 
     cfg = load_config(args.config, args.overrides)
     output = Path(args.output) if args.output else default_output(cfg, "run")
+    claim_output(output, args.overwrite)
     report_path = run_whole_flow(cfg, output)
     report = json.loads(report_path.read_text(encoding="utf-8"))
     console.print(summary_table(report))

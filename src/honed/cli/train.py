@@ -12,7 +12,7 @@ from honed.cli.common import add_config_args, default_output
 from honed.core.config import load_config
 from honed.core.errors import HonedError
 from honed.core.progress import console
-from honed.core.rundir import world_size
+from honed.core.rundir import claim_output, world_size
 
 STRATEGIES = ("ddp", "fsdp", "zero2", "zero3")
 
@@ -25,11 +25,12 @@ def run_train(args) -> int:
     if args.resume:
         run, result = resume_run(Path(args.resume), args.overrides)
         return _finish(run, result, Path(args.resume))
-    from honed.core.rundir import RunDir
+    from honed.core.rundir import RunDir, claim_output
     from honed.data.prepare import run_prepare
 
     cfg = load_config(args.config, args.overrides)
     output = _output(args, cfg)
+    claim_output(output, args.overwrite)
     with _main_process_first():
         data = run_prepare(cfg, output / "data")
     run = RunDir.create(output, "train", cfg, data.dataset_hash)
@@ -79,6 +80,7 @@ def run_sweep(args) -> int:
 
     cfg = load_config(args.config, args.overrides)
     output = _output(args, cfg, "sweep")
+    claim_output(output, args.overwrite)
     best = sweep_run(cfg, output, trials=args.trials)
     console.print(f"best trial {best['number']}: validation loss {best['value']:.4f} with {best['params']}")
     print(output / "best.yaml")
@@ -109,7 +111,7 @@ def _main_process_first():
 
 
 def _finish(run, result, output: Path) -> int:
-    if not run.is_main:
+    if not run.is_main or result is None:  # another rank, or a finished run asked to resume
         return 0
     run.finish(train_seconds=result.seconds, final_loss=result.train_loss[-1][1] if result.train_loss else None,
                final_eval_loss=result.eval_loss[-1][1] if result.eval_loss else None)
@@ -123,6 +125,7 @@ def register(verbs) -> None:
     train = verbs.add_parser("train", help="prepare data and train; writes a self-describing run directory")
     add_config_args(train)
     train.add_argument("--resume", metavar="RUN", help="continue a run directory from its last checkpoint")
+    train.add_argument("--overwrite", action="store_true", help="delete a non-empty --output first (default: refuse)")
     train.add_argument("--gpus", type=int, metavar="N",
                        help="train on N processes through `accelerate launch` (one per GPU; CPU processes if none)")
     train.add_argument("--strategy", choices=("ddp", "fsdp", "zero2", "zero3"), default="ddp",
@@ -137,5 +140,6 @@ def register(verbs) -> None:
 
     sweep = verbs.add_parser("sweep", help="Optuna search over learning rate, rank and epochs (min. validation loss)")
     add_config_args(sweep)
+    sweep.add_argument("--overwrite", action="store_true", help="delete a non-empty --output first (default: refuse)")
     sweep.add_argument("--trials", type=int, default=8, metavar="N", help="number of trials (default 8)")
     sweep.set_defaults(handler="honed.cli.train:run_sweep")

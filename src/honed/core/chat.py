@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+IGNORE_INDEX = -100  # the label PyTorch's cross-entropy skips: tokens that carry no loss
+
 
 @dataclass
 class Rendered:

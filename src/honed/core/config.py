@@ -17,6 +17,8 @@ from honed.core.errors import HonedError, did_you_mean
 TaskKind = Literal["classification", "extraction", "generation"]
 DataFormat = Literal["auto", "chat", "sharegpt", "alpaca", "prompt_completion", "classification", "preference", "text"]
 MethodKind = Literal["full", "lora", "dora", "qlora", "ia3", "prefix", "prompt"]
+DEFAULT_SEED = 13  # every seeded default (splits, training, MinHash) starts here
+DEFAULT_GATE_TOLERANCE = 0.01  # allowed drop per metric in `honed gate`
 METRICS_BY_TASK = {
     "classification": ("accuracy", "f1_macro", "f1_micro", "precision_macro", "recall_macro"),
     "extraction": ("exact_match", "token_f1", "field_f1", "schema_valid_rate"),
@@ -46,10 +48,10 @@ class Objective(Section):
 
 
 class Split(Section):
-    train: float = Field(0.8, gt=0, lt=1)
-    validation: float = Field(0.1, ge=0, lt=1)
-    test: float = Field(0.1, gt=0, lt=1)
-    seed: int = 13
+    train: float = Field(0.8, gt=0, lt=1, description="share of rows for training")
+    validation: float = Field(0.1, ge=0, lt=1, description="share for validation (early stopping, sweeps)")
+    test: float = Field(0.1, gt=0, lt=1, description="share held out for the before/after evaluation")
+    seed: int = Field(DEFAULT_SEED, description="seed of the split (the same seed gives the same split)")
 
     @model_validator(mode="after")
     def _sums_to_one(self) -> "Split":
@@ -63,7 +65,8 @@ class Data(Section):
     train: list[str] = Field(default_factory=list, description="data files (JSONL/JSON/CSV/Parquet), relative to honed.yaml")
     validation: str | None = Field(None, description="optional existing validation file (respected as is)")
     test: str | None = Field(None, description="optional existing test file (respected as is)")
-    format: DataFormat = "auto"
+    format: DataFormat = Field("auto", description="auto | chat | sharegpt | alpaca | prompt_completion | "
+                               "classification | preference | text")
     text_column: str = Field("text", description="classification: column holding the input text")
     label_column: str = Field("label", description="classification: column holding the label")
     instruction: str = Field("", description="system prompt used for every candidate (baselines and fine-tune)")
@@ -109,16 +112,18 @@ class Data(Section):
 class ModelRef(Section):
     base: str = Field("smollm2-135m-instruct", description="smollm2-135m-instruct | tiny-random | HF dir | .gguf | hub id")
     max_length: int = Field(512, ge=16, description="longest example in tokens; longer ones are reported, not cut")
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="weights dtype: auto | "
+                                                                     "float32 | bfloat16 | float16")
 
 
 class Method(Section):
-    kind: MethodKind = "lora"
-    r: int = Field(16, ge=1)
-    alpha: int = Field(32, ge=1)
-    dropout: float = Field(0.05, ge=0, lt=1)
-    target_modules: list[str] | Literal["all-linear"] = "all-linear"
-    use_rslora: bool = False
+    kind: MethodKind = Field("lora", description="full | lora | dora | qlora (GPU) | ia3 | prefix | prompt")
+    r: int = Field(16, ge=1, description="LoRA rank")
+    alpha: int = Field(32, ge=1, description="LoRA scaling numerator (scale = alpha / r)")
+    dropout: float = Field(0.05, ge=0, lt=1, description="dropout on the LoRA path")
+    target_modules: list[str] | Literal["all-linear"] = Field("all-linear", description="modules that get "
+                                                               "adapters: all-linear or a list of names")
+    use_rslora: bool = Field(False, description="rank-stabilised LoRA scaling (alpha / sqrt(r))")
     num_virtual_tokens: int = Field(16, ge=1, description="prefix / prompt tuning only")
 
     @model_validator(mode="before")
@@ -131,23 +136,24 @@ class Method(Section):
 
 
 class Training(Section):
-    epochs: float = Field(1.0, gt=0)
+    epochs: float = Field(1.0, gt=0, description="passes over the training split")
     max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps (overrides epochs)")
     max_train_examples: int | None = Field(None, ge=1, description="train on a seeded subsample of this size")
-    learning_rate: float = Field(2e-4, gt=0)
-    batch_size: int = Field(8, ge=1)
-    grad_accum: int = Field(1, ge=1)
-    warmup_ratio: float = Field(0.05, ge=0, lt=1)
-    scheduler: Literal["cosine", "linear", "constant"] = "cosine"
-    weight_decay: float = Field(0.0, ge=0)
-    max_grad_norm: float = Field(1.0, gt=0)
+    learning_rate: float = Field(2e-4, gt=0, description="peak learning rate")
+    batch_size: int = Field(8, ge=1, description="examples per optimizer step per device (before accumulation)")
+    grad_accum: int = Field(1, ge=1, description="gradient accumulation steps")
+    warmup_ratio: float = Field(0.05, ge=0, lt=1, description="share of steps spent warming up")
+    scheduler: Literal["cosine", "linear", "constant"] = Field("cosine", description="cosine | linear | constant")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay")
+    max_grad_norm: float = Field(1.0, gt=0, description="gradient clipping norm")
     eval_every: int = Field(0, ge=0, description="validation loss every N steps (0 = each epoch end only)")
     early_stopping_patience: int = Field(0, ge=0, description="stop after N evaluations without improvement (0 = off)")
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: bool = Field(False, description="trade compute for memory on long rows")
     packing: bool = Field(True, description="padding-free packing: a batch becomes one row with per-sequence "
                           "position_ids (exact: no cross-sequence attention); off for prefix/prompt tuning")
-    seed: int = 13
-    report_to: list[Literal["tensorboard", "mlflow", "wandb"]] = Field(default_factory=list)
+    seed: int = Field(DEFAULT_SEED, description="seed for initialisation, data order and dropout")
+    report_to: list[Literal["tensorboard", "mlflow", "wandb"]] = Field(default_factory=list, description="experiment "
+                                                                       "trackers: tensorboard, mlflow, wandb")
     objective: Literal["auto", "sft", "pretrain", "dpo", "orpo", "kto"] = Field(
         "auto", description="auto (from the data: chat → sft, text → pretrain, preference → dpo) | sft | pretrain | "
         "dpo | orpo | kto")
@@ -166,14 +172,15 @@ class Training(Section):
 
 
 class Evaluation(Section):
-    baselines: list[Literal["zero_shot", "few_shot"]] = Field(default_factory=lambda: ["zero_shot", "few_shot"])
-    few_shot_k: int = Field(3, ge=1)
+    baselines: list[Literal["zero_shot", "few_shot"]] = Field(default_factory=lambda: ["zero_shot", "few_shot"],
+                                                             description="prompt baselines the fine-tune must beat")
+    few_shot_k: int = Field(3, ge=1, description="demonstrations per few-shot prompt")
     few_shot_selection: Literal["stratified", "similar"] = Field(
         "stratified", description="few-shot demonstrations: one label-stratified set, or each input's most "
         "similar training rows (TF-IDF)")
-    max_new_tokens: int = Field(16, ge=1)
+    max_new_tokens: int = Field(16, ge=1, description="longest generated answer in tokens")
     max_test_examples: int | None = Field(None, ge=1, description="evaluate on a seeded subsample of the test split")
-    batch_size: int = Field(16, ge=1)
+    batch_size: int = Field(16, ge=1, description="prompts generated together")
     label_scoring: bool = Field(True, description="classification: also score each label's log-likelihood")
     bootstrap_samples: int = Field(1000, ge=100, description="bootstrap resamples for CIs and paired tests")
     confidence_level: float = Field(0.95, gt=0.5, lt=1, description="confidence level of the reported intervals")
@@ -190,7 +197,7 @@ class Evaluation(Section):
                                           "set yours) for cost per 1,000 requests")
     api_input_cost_per_million: float = Field(0.15, ge=0, description="API price, USD per million prompt tokens")
     api_output_cost_per_million: float = Field(0.6, ge=0, description="API price, USD per million output tokens")
-    gate_tolerance: float = Field(0.01, ge=0, description="honed gate: allowed drop per metric vs the baseline report")
+    gate_tolerance: float = Field(DEFAULT_GATE_TOLERANCE, ge=0, description="honed gate: allowed drop per metric vs the baseline report")
     api_baseline_url: str | None = Field(None, description="extra candidate: an OpenAI-compatible URL, e.g. "
                                          "http://localhost:8000/v1")
     api_baseline_model: str = Field("gpt-4o-mini", description="model name sent to api_baseline_url")
@@ -203,7 +210,8 @@ class Evaluation(Section):
 
 
 class Config(Section):
-    project: str = "honed-project"
+    project: str = Field("honed-project", description="name of the project: runs, datasets and models are "
+                         "filed under it")
     objective: Objective = Field(default_factory=Objective)
     data: Data = Field(default_factory=Data)
     model: ModelRef = Field(default_factory=ModelRef)

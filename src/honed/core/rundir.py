@@ -8,14 +8,17 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from honed.core.errors import HonedError
 from honed.core.store import Store
 
 TRACKED_PACKAGES = ("honed", "torch", "transformers", "peft", "trl", "accelerate", "datasets", "gguf", "datasketch")
@@ -109,10 +112,35 @@ class RunDir:
         self.store.finish_run(self.run_id, status)
         self.close()
 
+    @contextmanager
+    def failure_status(self):
+        """A run that stops early never stays `running`: Ctrl-C → interrupted, an exception → failed (reason kept)."""
+        try:
+            yield self
+        except (KeyboardInterrupt, SystemExit) as exc:
+            self.finish("interrupted", reason=f"interrupted ({type(exc).__name__})")
+            raise
+        except BaseException as exc:
+            self.finish("failed", reason=f"{type(exc).__name__}: {exc}"[:500])
+            raise
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+
+def claim_output(path: Path, overwrite: bool = False) -> None:
+    """A run directory belongs to one run: refuse a non-empty one, or (asked for) empty it first."""
+    if not is_main_process() or not path.exists() or not any(path.iterdir()):
+        return
+    if not overwrite:
+        raise HonedError(f"`{path}` already holds files (an earlier run's metrics, checkpoints or report)",
+                         "choose another `--output`, or pass `--overwrite` to delete its contents first")
+    from honed.core.progress import console
+
+    console.print(f"[yellow]--overwrite: deleting the contents of {path}[/]")
+    shutil.rmtree(path)
 
 
 def world_size() -> int:

@@ -101,6 +101,11 @@ class Store:
             self.db.executemany("INSERT INTO metrics VALUES (?,?,?,?,?)",
                                 [(run_id, step, k, float(v), now) for k, v in values.items()])
 
+    def delete_metrics_after(self, run_id: str, step: int) -> None:
+        """A resumed run logs the steps after its checkpoint again: forget the first attempt's."""
+        with self.db:
+            self.db.execute("DELETE FROM metrics WHERE run_id=? AND step>?", (run_id, step))
+
     def metrics(self, run_id: str, name: str) -> list[tuple[int, float]]:
         rows = self.db.execute("SELECT step, value FROM metrics WHERE run_id=? AND name=? ORDER BY step",
                                (run_id, name)).fetchall()

@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from honed.core.html import html_page
 from honed.data.formats import input_text, output_text
 
 _WORD = re.compile(r"[a-z']+")
@@ -136,12 +137,7 @@ def render_html(audit: dict, lengths: dict[str, list[int]]) -> str:
 
     sections = [_summary(audit)] + [_img(fig, caption) for fig, caption in figures(audit, lengths)]
     sections.append(_bias_html(audit.get("bias", {})))
-    title = html.escape(f"honed data audit · dataset {audit.get('dataset_hash', '')}")
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title><style>
-body{{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}}
-table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}
-.skew{{color:#b00;font-weight:bold}}figure{{margin:1.5em 0}}</style></head><body><h1>{title}</h1>
-{''.join(sections)}</body></html>"""
+    return html_page(f"honed data audit · dataset {audit.get('dataset_hash', '')}", "".join(sections))
 
 
 def _summary(audit: dict) -> str:

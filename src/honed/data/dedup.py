@@ -19,6 +19,8 @@ import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from honed.core.config import DEFAULT_SEED
+
 SHINGLE = 5
 _WORD = re.compile(r"\w+")
 
@@ -68,7 +70,7 @@ class DedupResult:
 
 
 def find_duplicates(texts: list[str], threshold: float = 0.8, near: bool = True, group_threshold: float | None = None,
-                    num_perm: int = 128, seed: int = 13, progress=None) -> DedupResult:
+                    num_perm: int = 128, seed: int = DEFAULT_SEED, progress=None) -> DedupResult:
     """Which rows to keep; see the module docstring. `progress(n)` is called as rows are processed."""
     first: dict[bytes, int] = {}
     duplicates: list[Duplicate] = []
@@ -96,14 +98,14 @@ def find_duplicates(texts: list[str], threshold: float = 0.8, near: bool = True,
                        {i: g for i, g in groups.items() if sizes[g] > 1}, len(pairs), len(edges))
 
 
-def candidate_pairs(texts: list[str], indices: list[int], threshold: float, num_perm: int = 128, seed: int = 13,
+def candidate_pairs(texts: list[str], indices: list[int], threshold: float, num_perm: int = 128, seed: int = DEFAULT_SEED,
                     progress=None) -> list[tuple[int, int]]:
     """Sorted (earlier, later) row pairs whose MinHash signatures agree on at least one LSH band."""
     rows, matrix = signature_matrix(texts, indices, num_perm, seed, progress)
     return band_pairs(rows, matrix, threshold, num_perm)
 
 
-def signature_matrix(texts: list[str], indices: list[int], num_perm: int = 128, seed: int = 13, progress=None):
+def signature_matrix(texts: list[str], indices: list[int], num_perm: int = 128, seed: int = DEFAULT_SEED, progress=None):
     """(row indices, n × num_perm array): datasketch MinHash signatures of the non-empty texts, one seeded family."""
     import numpy as np
     from datasketch import MinHash
@@ -152,7 +154,7 @@ def band_pairs(rows: list[int], matrix, threshold: float, num_perm: int = 128) -
 
 
 def find_overlap(texts: list[str], references: list[str], threshold: float = 0.8, num_perm: int = 128,
-                 seed: int = 13) -> dict[int, tuple[int, float]]:
+                 seed: int = DEFAULT_SEED) -> dict[int, tuple[int, float]]:
     """Contamination: {text index: (reference index, Jaccard)} for texts that (near-)duplicate a reference."""
     exact = {normalise(r): i for i, r in reversed(list(enumerate(references)))}
     found = {i: (exact[normalise(t)], 1.0) for i, t in enumerate(texts) if normalise(t) in exact}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from honed.core.config import DEFAULT_SEED
 from honed.data.dedup import find_duplicates
 from honed.data.formats import RowError, content_key, iter_rows, to_record
 
@@ -19,7 +20,7 @@ def row_text(row: object, fmt: str) -> str:
 
 
 def dedup_file(path: Path, out: Path, removed: Path, threshold: float = 0.8, fmt: str = "auto",
-               seed: int = 13) -> dict:
+               seed: int = DEFAULT_SEED) -> dict:
     rows, lines, texts, unreadable = [], [], [], []
     for line, row in iter_rows(path):
         try:

@@ -71,14 +71,14 @@ def check_gate(candidate: dict, baseline: dict, tolerance: float, name: str = "f
         ok = value is not None and value >= target
         result.checks.append({"metric": primary, "kind": "objective", "value": value, "threshold": target, "passed": ok})
         if not ok:
-            result.failures.append(f"{primary}: {_fmt(value)} misses the objective ≥ {target:.4g}")
+            result.failures.append(f"{primary}: {format_value(value)} misses the objective ≥ {target:.4g}")
     for metric in metrics or _default_metrics(candidate, baseline, base_entry):
         base_value, value = base_entry.get(metric), entry.get(metric)
         if base_value is None and metrics:
             result.failures.append(f"{metric}: missing from the baseline report")
             continue
         if value is None:
-            result.failures.append(f"{metric}: missing from the candidate report (baseline {_fmt(base_value)})")
+            result.failures.append(f"{metric}: missing from the candidate report (baseline {format_value(base_value)})")
             continue
         lower = metric in LOWER_IS_BETTER
         limit = base_value + tolerance if lower else base_value - tolerance
@@ -86,7 +86,7 @@ def check_gate(candidate: dict, baseline: dict, tolerance: float, name: str = "f
         result.checks.append({"metric": metric, "kind": "regression", "value": value, "baseline": base_value,
                               "threshold": limit, "passed": ok})
         if not ok:
-            result.failures.append(f"{metric}: {_fmt(value)} regresses from {_fmt(base_value)} by more than "
+            result.failures.append(f"{metric}: {format_value(value)} regresses from {format_value(base_value)} by more than "
                                    f"the tolerance {tolerance:g}")
     result.passed = not result.failures
     return result
@@ -111,5 +111,6 @@ def _default_metrics(candidate: dict, baseline: dict, base_entry: dict) -> list[
     return [m for m in wanted if m in base_entry] or list(base_entry)
 
 
-def _fmt(value) -> str:
+def format_value(value) -> str:
+    """A metric as the gate prints it (4 significant digits), or `missing`."""
     return "missing" if value is None else f"{value:.4g}"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from honed.core.chat import render_prompt
+from honed.core.chat import IGNORE_INDEX, render_prompt
 
 
 def answer_perplexity(model, tokenizer, conversations: list[list[dict]], answers: list[str],
@@ -45,17 +45,17 @@ def _batch_nll(model, tokenizer, pairs: list[tuple[str, str]], max_length: int) 
         c = tokenizer(continuation, add_special_tokens=False)["input_ids"]
         ids = (p + c)[:max_length]
         rows.append(ids)
-        targets.append([-100] * min(len(p), len(ids)) + ids[len(p):])
+        targets.append([IGNORE_INDEX] * min(len(p), len(ids)) + ids[len(p):])
     width = max(len(r) for r in rows)
     if width < 2:
         return 0.0, 0
     input_ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows], device=model.device)
-    labels = torch.tensor([t + [-100] * (width - len(t)) for t in targets], device=model.device)
+    labels = torch.tensor([t + [IGNORE_INDEX] * (width - len(t)) for t in targets], device=model.device)
     attention = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=model.device)
     model.eval()
     with torch.inference_mode():
         logits = model(input_ids=input_ids, attention_mask=attention).logits.float()
     shift_logits, shift_labels = logits[:, :-1], labels[:, 1:]
     loss = torch.nn.functional.cross_entropy(shift_logits.reshape(-1, shift_logits.shape[-1]),
-                                             shift_labels.reshape(-1), ignore_index=-100, reduction="sum")
-    return float(loss), int((shift_labels != -100).sum())
+                                             shift_labels.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum")
+    return float(loss), int((shift_labels != IGNORE_INDEX).sum())

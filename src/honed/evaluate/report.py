@@ -9,6 +9,8 @@ from pathlib import Path
 
 from rich.table import Table
 
+from honed.core.html import html_page
+
 PLOT_STYLE = {"figsize": (6.4, 3.6), "dpi": 110}
 
 
@@ -98,12 +100,7 @@ def render_html(report: dict) -> str:
     sections += [probes_html(report), efficiency_html(report), judge_html(report), _errors_html(report),
                  notes_html(report)]
     body = "\n".join(s for s in sections if s)
-    title = html.escape(f"honed report: {report.get('project', '')}")
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{title}</title><style>
-body{{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}}
-table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}
-.pass{{color:#070;font-weight:bold}}.fail{{color:#b00;font-weight:bold}}figure{{margin:1.5em 0}}
-</style></head><body><h1>{title}</h1>{body}</body></html>"""
+    return html_page(f"honed report: {report.get('project', '')}", body)
 
 
 def _summary_html(report: dict) -> str:

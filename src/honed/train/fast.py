@@ -14,7 +14,7 @@ path is Triton-only), which measured slower than plain transformers here (benchm
 """
 from __future__ import annotations
 
-IGNORE = -100
+from honed.core.chat import IGNORE_INDEX as IGNORE
 
 
 def next_token_targets(input_ids: list[int], mask: list[int]) -> list[int]:

@@ -153,11 +153,38 @@ def truncate_metrics(file: Path, step: int) -> None:
     file.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
 
-def latest_checkpoint(run_path: Path) -> Path | None:
-    """The newest `checkpoint-N` under a run directory (the one --resume continues from)."""
+def checkpoints(run_path: Path) -> list[Path]:
+    """Every `checkpoint-N` under a run directory, oldest first."""
     found = [p for p in (run_path / "checkpoints").glob("checkpoint-*") if p.name.split("-")[-1].isdigit()
              and (p / "trainer_state.json").is_file()]
-    return max(found, key=lambda p: int(p.name.split("-")[-1]), default=None)
+    return sorted(found, key=lambda p: int(p.name.split("-")[-1]))
+
+
+def latest_checkpoint(run_path: Path) -> Path | None:
+    """The newest checkpoint (the one --resume continues from)."""
+    found = checkpoints(run_path)
+    return found[-1] if found else None
+
+
+def checkpoint_problem(checkpoint: Path) -> str | None:
+    """Why a checkpoint cannot be resumed from (unreadable state, weights or optimizer), or None if it can."""
+    import torch
+    from safetensors import safe_open
+
+    try:
+        json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+        weights = list(checkpoint.glob("*.safetensors"))
+        if not weights:
+            return "it holds no weights (*.safetensors)"
+        for file in weights:
+            with safe_open(str(file), framework="pt") as f:
+                for key in f.keys():
+                    f.get_tensor(key)
+        if (checkpoint / "optimizer.pt").is_file():
+            torch.load(checkpoint / "optimizer.pt", map_location="cpu", weights_only=True)
+    except Exception as exc:  # any unreadable file means the same thing here: this checkpoint is unusable
+        return f"{type(exc).__name__}: {str(exc)[:200]}"
+    return None
 
 
 def run_trainer(trainer, cfg: Config, run: RunDir, tokenizer, objective: str, *, skipped: int = 0,

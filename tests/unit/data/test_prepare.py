@@ -7,11 +7,11 @@ from collections import Counter
 import pytest
 
 from honed.core.config import validate_config
-from honed.data.dedup import jaccard, shingles
+from honed.core.errors import HonedError
 from honed.core.prepared import read_jsonl
+from honed.data.dedup import jaccard, shingles
 from honed.data.prepare import run_prepare
 from honed.data.split import split_records
-from honed.core.errors import HonedError
 
 LABELS = ("billing", "shipping", "login")
 
