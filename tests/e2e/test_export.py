@@ -166,3 +166,58 @@ def test_cli_rejects_a_missing_run_an_empty_run_and_an_unknown_quant(trained_run
     assert "unsupported GGUF quantisation" in err and "q8_0" in err
     assert main(["export", str(trained_run), "--quant", "q8_0"]) == 2
     assert "GGUF only" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def stopping_run(merged_dir, tmp_path_factory):
+    """A full fine-tune run whose model greedily answers <|im_end|> straight away (the turn is over).
+
+    The output embeddings are untied (so the GGUF carries its own `output.weight`) and the end-of-turn row is
+    pointed along the final hidden state at the prompt's last position, so its logit (60) dominates there. A
+    random tiny model repeats one token forever, so stopping at once is the case it can be made to show. The run
+    holds a full model (no adapter_config.json), which also exercises exporting a full fine-tune as it is.
+    """
+    model, tokenizer = load_dir(merged_dir)
+    end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    prompt = tokenizer.apply_chat_template(MESSAGES, add_generation_prompt=True, return_tensors="pt",
+                                           return_dict=True)["input_ids"]
+    with torch.no_grad():
+        hidden = model.model(prompt).last_hidden_state[0, -1]
+        head = model.get_output_embeddings().weight.detach().clone()
+        head[end] = hidden * (60.0 / hidden.norm() ** 2)
+    model.config.tie_word_embeddings = False
+    model.lm_head.weight = torch.nn.Parameter(head)
+    run = tmp_path_factory.mktemp("stopping") / "run"
+    model.save_pretrained(run / "adapter")
+    tokenizer.save_pretrained(run / "adapter")
+    (run / "config.yaml").write_text("model: {base: tiny-random}\n")
+    (run / "meta.json").write_text(json.dumps({"run_id": "stop-run", "method": "full", "dataset_hash": "abc123"}))
+    return run, end
+
+
+def generate_until_eos(model, tokenizer, max_new_tokens=20):
+    """Greedy generation with the model's own generation config (its eos ids), as a user would run it."""
+    ids = tokenizer.apply_chat_template(MESSAGES, add_generation_prompt=True, return_tensors="pt",
+                                        return_dict=True)["input_ids"]
+    with torch.no_grad():
+        out = model.generate(ids, do_sample=False, max_new_tokens=max_new_tokens)
+    return out[0, ids.shape[1]:].tolist()
+
+
+@pytest.mark.parametrize("fmt,quant", [("merged", None), ("gguf", "f16"), ("gguf", "q8_0")])
+def test_generation_stops_at_the_end_of_turn_in_every_export(stopping_run, fmt, quant):
+    run, end = stopping_run
+    path = export_run(run, fmt, quant)
+    if fmt == "merged":
+        model, tokenizer = load_dir(path)
+    else:
+        _, tokenizer = load_dir(run / "adapter")
+        model = load_gguf(path)
+        assert "output.weight" in {t.name for t in __import__("gguf").GGUFReader(path).tensors}
+    eos = model.generation_config.eos_token_id
+    assert end in (eos if isinstance(eos, list) else [eos])
+    prompt = tokenizer.apply_chat_template(MESSAGES, add_generation_prompt=True, return_tensors="pt",
+                                           return_dict=True)["input_ids"]
+    with torch.no_grad():
+        assert model(prompt).logits[0, -1].argmax().item() == end  # the model does emit it
+    assert generate_until_eos(model, tokenizer) == [end]  # and generation stops there: 1 token of 20 allowed
