@@ -48,14 +48,14 @@ def model_card(run: TrainedRun, model, tokenizer, fmt: str, files: list[str] | N
 def metrics_section(report: dict | None) -> list[str]:
     if not report:
         return ["## Evaluation", "", "No evaluation report was found for this run (run `honed eval`).", ""]
-    lines = ["## Evaluation", "", "| candidate | " + " | ".join(_metric_names(report)) + " |",
+    lines = ["## Evaluation", "", "| candidate | " + " | ".join(map(_cell, _metric_names(report))) + " |",
              "|---|" + "---|" * len(_metric_names(report))]
     for name, values in (report.get("candidates") or {}).items():
-        cells = [_fmt(values.get(m)) for m in _metric_names(report)]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        cells = [_cell(_fmt(values.get(m))) for m in _metric_names(report)]
+        lines.append(f"| {_cell(name)} | " + " | ".join(cells) + " |")
     objective = report.get("objective") or {}
     if objective:
-        lines += ["", "Objective: " + ", ".join(f"{k} = {_fmt(v)}" for k, v in objective.items()
+        lines += ["", "Objective: " + ", ".join(f"{k} = {_cell(_fmt(v))}" for k, v in objective.items()
                                                 if isinstance(v, str | int | float | bool))]
     return [*lines, ""]
 
@@ -83,6 +83,11 @@ def _metric_names(report: dict) -> list[str]:
     for values in (report.get("candidates") or {}).values():
         names += [m for m in values if m not in names]
     return names[:8]
+
+
+def _cell(text) -> str:
+    """Report values come from user data (candidate names, labels): keep them from breaking the table."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def _fmt(value) -> str:
