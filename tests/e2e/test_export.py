@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from projectkit import tiny_config_text, write_ticket_rows
 
 from honed.cli import main
 from honed.export.api import export_run
-from projectkit import tiny_config_text, write_ticket_rows
 
 MESSAGES = [{"role": "user", "content": "Hello, about my invoice: ticket 12, I was charged twice."}]
 TEXT = ("Route the ticket: billing, shipping or login. Hello, about my parcel lost: ticket 7 311. "

@@ -11,7 +11,7 @@ def model_card(run: TrainedRun, model, tokenizer, fmt: str, files: list[str] | N
     meta, config = run.meta, model.config
     licence = base_licence(run.base)
     lines = [
-        "---", f"base_model: {json.dumps(run.base)}", f"license: {licence or 'other'}",
+        "---", f"base_model: {json.dumps(run.base)}", f"license: {json.dumps(licence) if licence else 'other'}",
         "library_name: transformers", "tags: [honed, fine-tuned" + (", gguf" if fmt == "gguf" else "") + "]", "---",
         "", f"# {meta.get('run_id') or run.path.name} ({fmt} export)", "",
         f"Fine-tuned with [honed](https://pypi.org/project/honed/) from `{run.base}`.", "",
@@ -21,28 +21,32 @@ def model_card(run: TrainedRun, model, tokenizer, fmt: str, files: list[str] | N
         f"| objective | {meta.get('objective', 'unknown')} |",
         f"| dataset hash | `{meta.get('dataset_hash') or 'unknown'}` |",
         f"| run | `{meta.get('run_id', run.path.name)}` |",
-        f"| architecture | {config.model_type}, {getattr(config, 'num_hidden_layers', '?')} layers, "
-        f"context {getattr(config, 'max_position_embeddings', '?')} |",
+        (f"| architecture | {config.model_type}, {getattr(config, 'num_hidden_layers', '?')} layers, "
+         f"context {getattr(config, 'max_position_embeddings', '?')} |"),
         f"| end-of-turn token | `{end_of_turn_token(tokenizer) or tokenizer.eos_token}` |",
     ]
     if files:
         lines.append(f"| files | {', '.join(f'`{f}`' for f in files)} |")
     lines += ["", *metrics_section(run.report)]
-    lines += [
+    lines += use_and_limits(licence)
+    return "\n".join(lines)
+
+
+def use_and_limits(licence: str | None) -> list[str]:
+    return [
         "## Intended use", "",
-        "The task this run was trained and evaluated for, on inputs like its training data, formatted with the "
-        "chat template shipped here (honed applies the same template in training, evaluation and serving).", "",
+        ("The task this run was trained and evaluated for, on inputs like its training data, formatted with the "
+         "chat template shipped here (honed applies the same template in training, evaluation and serving)."), "",
         "## Limitations", "",
         "- Measured only on the held-out split named above; behaviour outside that distribution is untested.",
-        "- A small fine-tune inherits the base model's biases and can state wrong facts fluently; keep a human "
-        "in the loop for decisions that matter.",
-        "- Quantised GGUF files trade a little accuracy for size (honed checks q8_0 keeps ≥ 99% of greedy "
-        "choices on a test sequence).", "",
+        ("- A small fine-tune inherits the base model's biases and can state wrong facts fluently; keep a human "
+         "in the loop for decisions that matter."),
+        ("- Quantised GGUF files trade a little accuracy for size (honed checks q8_0 keeps ≥ 99% of greedy "
+         "choices on a test sequence)."), "",
         "## Licence", "",
         (f"`{licence}`, inherited from the base model." if licence else
          "The base model's licence applies; check the base model's card before redistributing."), "",
     ]
-    return "\n".join(lines)
 
 
 def metrics_section(report: dict | None) -> list[str]:

@@ -47,7 +47,7 @@ def translate_chat_template(tokenizer) -> Translation:
 
 def modelfile_text(gguf_name: str, tokenizer) -> str:
     translation = translate_chat_template(tokenizer)
-    lines = [f"# Ollama Modelfile written by honed. Run: ollama create NAME -f Modelfile && ollama run NAME",
+    lines = ["# Ollama Modelfile written by honed. Run: ollama create NAME -f Modelfile && ollama run NAME",
              f"FROM ./{gguf_name}"]
     if translation.template is None:
         lines.append(f"# No TEMPLATE: {translation.note}.")
