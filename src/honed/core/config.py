@@ -71,6 +71,8 @@ class Data(Section):
     redact_pii: bool = Field(True, description="replace emails, phones, cards, IBANs, SSNs, IPs, secrets by <TYPE>")
     pii_public_ips_only: bool = Field(False, description="redact only public IP addresses (keep 10.x, 192.168.x …)")
     pii_ner: bool = Field(False, description="also redact person names and places (needs presidio-analyzer + spaCy)")
+    pii_phone_region: str = Field("US", pattern=r"^[A-Za-z]{2}$", description="country (ISO 3166, e.g. US, GB, DE) "
+                                  "whose national phone formats are recognised; +CC and 00CC numbers always are")
     dedup_threshold: float = Field(0.8, gt=0, le=1, description="word-5-gram Jaccard at which rows collapse")
     near_dedup: bool = Field(True, description="near-duplicates too (MinHash LSH, verified by exact Jaccard)")
     group_threshold: float = Field(0.5, gt=0, le=1, description="rows this similar are kept but share a split")

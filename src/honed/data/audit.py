@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from honed.core.io import atomic_write_text
 from honed.data.formats import input_text, output_text
 
 _WORD = re.compile(r"[a-z']+")
@@ -126,8 +127,8 @@ def _distinct(texts: list[list[str]]) -> dict:
 def write_audit(out_dir: Path, audit: dict, lengths: dict[str, list[int]]) -> tuple[Path, Path]:
     """audit.json and audit.html (plots as inline PNG, no external files)."""
     json_path, html_path = out_dir / "audit.json", out_dir / "audit.html"
-    json_path.write_text(json.dumps(audit, indent=2, ensure_ascii=False), encoding="utf-8")
-    html_path.write_text(render_html(audit, lengths), encoding="utf-8")
+    atomic_write_text(json_path, json.dumps(audit, indent=2, ensure_ascii=False))
+    atomic_write_text(html_path, render_html(audit, lengths))
     return json_path, html_path
 
 

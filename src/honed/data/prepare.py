@@ -97,7 +97,8 @@ def redact_step(records: list[dict], cfg: Config, counts: Counter) -> list[dict]
         return records
     from honed.data.pii import Redactor
 
-    redactor = Redactor(public_ips_only=cfg.data.pii_public_ips_only, ner=cfg.data.pii_ner)
+    redactor = Redactor(public_ips_only=cfg.data.pii_public_ips_only, ner=cfg.data.pii_ner,
+                        phone_region=cfg.data.pii_phone_region)
 
     def redact(text: str) -> str:
         text, found = redactor.redact(text)
@@ -189,8 +190,27 @@ def run_prepare(cfg: Config, out_dir: Path) -> PreparedData:
         dropped = _redact_dropped(dropped, cfg)
     labels = cfg.objective.labels or sorted({r["label"] for part in splits.values() for r in part if "label" in r})
     counts = {s["step"]: s["rows"] for s in info.steps}
-    data = PreparedData.save(out_dir, splits, dropped, counts, labels)
-    _audit_and_record(cfg, data, info)
+    return _publish(cfg, out_dir, info, splits, dropped, counts, labels)
+
+
+def _publish(cfg: Config, out_dir: Path, info: Curation, splits, dropped, counts, labels) -> PreparedData:
+    """Write every output into a staging directory beside `out_dir`, swap it into place, then record the store
+    row: a crash at any point leaves the previous complete set or the new complete set, never a mix."""
+    from honed.core.io import publish_dir, staging_dir
+    from honed.data.report import build_audit
+
+    staging = staging_dir(out_dir)
+    try:
+        data = PreparedData.save(staging, splits, dropped, counts, labels)
+        build_audit(cfg, data, info)
+        publish_dir(staging, out_dir)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    data.directory = out_dir
+    _record(cfg, data)
     return data
 
 
@@ -223,11 +243,9 @@ def _split(records: list[dict], fixed: dict[str, list[dict]], cfg: Config) -> di
 
 
 
-def _audit_and_record(cfg: Config, data: PreparedData, info: Curation) -> None:
+def _record(cfg: Config, data: PreparedData) -> None:
     from honed.core.store import Store
-    from honed.data.report import build_audit
 
-    build_audit(cfg, data, info)
     with Store() as store:
         store.record_dataset(data.dataset_hash, cfg.project, str(data.directory.resolve()),
                              sum(len(v) for v in data.splits.values()),
@@ -237,7 +255,8 @@ def _audit_and_record(cfg: Config, data: PreparedData, info: Curation) -> None:
 def _redact_dropped(dropped: list[dict], cfg: Config) -> list[dict]:
     from honed.data.pii import Redactor, redact_value
 
-    redactor, ignored = Redactor(public_ips_only=cfg.data.pii_public_ips_only), Counter()
+    redactor = Redactor(public_ips_only=cfg.data.pii_public_ips_only, phone_region=cfg.data.pii_phone_region)
+    ignored = Counter()
     return [{**d, "row": redact_value(d["row"], redactor, ignored)} for d in dropped]
 
 
