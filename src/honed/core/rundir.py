@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from honed.core.config import redact_urls
 from honed.core.io import atomic_write_text
 from honed.core.store import Store
 
@@ -68,7 +69,7 @@ class RunDir:
         meta = {
             "run_id": run_id, "kind": kind, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "versions": package_versions(), "git_commit": git_commit(config.root), "dataset_hash": dataset_hash,
-            "seed": config.train.seed, "device": _device(), "command": sys.argv, "world_size": world_size(),
+            "seed": config.train.seed, "device": _device(), "command": [redact_urls(a) for a in sys.argv], "world_size": world_size(),
         }
         run = cls(path, run_id, meta)
         run.store.start_run(run_id, kind, config.project, str(path.resolve()), config.model_dump(mode="json"),
