@@ -40,7 +40,7 @@ def run_gate(args) -> int:
         for check in result.checks:
             mark = "  ok" if check["passed"] else "  x "
             print(f"{mark} {check['metric']:<18} {check['kind']:<10} {_fmt(check['value'])} "
-                  f"(limit {_fmt(check['threshold'])})")
+                  f"(limit {_fmt(check.get('threshold'))})")
         for failure in result.failures:
             print(f"FAIL {failure}")
         print(f"gate {'passed' if result.passed else 'failed'}: {candidate_path} vs {baseline_path} "
@@ -49,7 +49,9 @@ def run_gate(args) -> int:
 
 
 def _fmt(value) -> str:
-    return "missing" if value is None else f"{value:.4f}"
+    if value is None:
+        return "missing"
+    return f"{value:.4f}" if isinstance(value, int | float) else str(value)
 
 
 def register(verbs) -> None:
