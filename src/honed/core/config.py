@@ -129,7 +129,9 @@ class Data(Section):
     group_threshold: float = Field(0.5, gt=0, le=1, description="rows this similar are kept but share a split")
     min_chars: int = Field(1, ge=0, description="drop examples with fewer characters of content")
     max_chars: int = Field(20000, gt=0, description="drop examples with more characters of content")
-    strip_html: bool = Field(True, description="remove leftover HTML tags and entities")
+    strip_html: bool | Literal["auto"] = Field(
+        "auto", description="auto: remove HTML only from text that is markup beyond doubt (a document, tags with "
+        "attributes, script/style), so answers about HTML keep `<br>`; true: every HTML tag; false: never")
     drop_patterns: list[str] = Field(default_factory=list, description="regexes; a row matching any is dropped")
     contamination: list[str] = Field(default_factory=list, description="evaluation files; rows that (near-)"
                                      "duplicate them are dropped from every split")

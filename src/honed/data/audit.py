@@ -152,7 +152,7 @@ def _summary(audit: dict) -> str:
     return (f"<h2>Pipeline</h2><p>Splits: {html.escape(splits)}. Every dropped row is in "
             f"<code>dropped.jsonl</code> with its reason.</p><table><tr><th>after step</th><th>rows</th></tr>{rows}"
             f"</table><table><tr><th>dropped because</th><th>rows</th></tr>{drops or '<tr><td>nothing</td><td>0</td></tr>'}"
-            f"</table><pre>{html.escape(json.dumps({k: audit.get(k) for k in ('duplicates', 'pii', 'contamination')}, indent=1))}</pre>")
+            f"</table><pre>{html.escape(json.dumps({k: audit.get(k) for k in ('cleaning', 'duplicates', 'pii', 'contamination')}, indent=1))}</pre>")
 
 
 def _bias_html(bias: dict) -> str:

@@ -28,6 +28,7 @@ class Curation:
     """What the steps found, for the audit."""
     steps: list[dict] = field(default_factory=list)   # [{"step", "rows", "seconds"}]
     pii: Counter = field(default_factory=Counter)
+    cleaning: Counter = field(default_factory=Counter)  # rows rewritten by normalisation / that lost HTML
     duplicates: dict = field(default_factory=dict)
     contamination: dict = field(default_factory=dict)
 
@@ -84,10 +85,10 @@ def check_labels(records: list[dict], labels: list[str], on_unknown: str = "drop
     return kept, dropped
 
 
-def clean_step(records: list[dict], cfg: Config) -> tuple[list[dict], list[dict]]:
+def clean_step(records: list[dict], cfg: Config, changes: Counter | None = None) -> tuple[list[dict], list[dict]]:
     from honed.data.clean import CleanOptions, clean_records
 
-    kept, lost = clean_records(records, CleanOptions.from_config(cfg.data))
+    kept, lost = clean_records(records, CleanOptions.from_config(cfg.data), changes)
     return kept, [_drop(r, reason, "clean") for r, reason in lost]
 
 
@@ -150,7 +151,7 @@ def curate(records: list[dict], cfg: Config, info: Curation, stage: str = "") ->
     """The row-level steps shared by training data and given evaluation files."""
     dropped: list[dict] = []
     steps = (("validate", validate_records), ("labels", lambda r: check_labels(r, cfg.objective.labels, cfg.data.unknown_labels)),
-             ("clean", lambda r: clean_step(r, cfg)), ("pii", lambda r: (redact_step(r, cfg, info.pii), [])))
+             ("clean", lambda r: clean_step(r, cfg, info.cleaning)), ("pii", lambda r: (redact_step(r, cfg, info.pii), [])))
     for name, step in steps:
         clock = time.perf_counter()
         records, lost = step(records)
