@@ -97,3 +97,30 @@ def test_a_failing_migration_leaves_the_version_and_schema_untouched(tmp_path, m
     db = sqlite3.connect(tmp_path / "h.db")
     assert db.execute("PRAGMA user_version").fetchone()[0] == len(store_module.MIGRATIONS) - 1
     assert not db.execute("SELECT name FROM sqlite_master WHERE name='half_done'").fetchall()
+
+
+def test_several_honed_prepare_processes_share_one_fresh_store(tiny_project, tmp_path):
+    """Real `honed data prepare` commands, started together on an empty HONED_HOME, each record their dataset."""
+    home = tmp_path / "shared-home"
+    config = tiny_project.read_text(encoding="utf-8").replace("data:\n", "data:\n  audit_tokens: false\n")
+    tiny_project.write_text(config, encoding="utf-8")
+    script = """
+import sys, time
+from pathlib import Path
+start = Path(sys.argv[1])
+while not start.exists():
+    time.sleep(0.002)
+from honed.cli import main
+sys.exit(main(["data", "prepare", sys.argv[2], "-o", sys.argv[3], f"data.split.seed={sys.argv[4]}"]))
+"""
+    start = tmp_path / "go"
+    env = {**os.environ, "HONED_HOME": str(home), "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(start), str(tiny_project), str(tmp_path / f"out{i}"),
+                               str(i)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(3)]
+    time.sleep(1.0)
+    start.touch()
+    results = [p.communicate(timeout=180) + (p.returncode,) for p in procs]
+    assert all(code == 0 for _, _, code in results), [err[-800:] for _, err, _ in results]
+    db = sqlite3.connect(home / "honed.db")
+    assert db.execute("SELECT count(DISTINCT path) FROM datasets").fetchone()[0] == 3

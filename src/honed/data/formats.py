@@ -39,6 +39,8 @@ def iter_rows(path: Path) -> Iterator[tuple[int, object]]:
     with a HonedError naming the file and where.
     """
     path = Path(path)
+    if path.is_dir():
+        raise HonedError(f"data file `{path}` is a directory", "name the data files inside it in `data.train`")
     if not path.is_file():
         raise HonedError(f"data file `{path}` does not exist", "check `data.train` in honed.yaml (paths are relative to it)")
     suffix = file_suffix(path)
@@ -104,6 +106,10 @@ def _not_utf8(path: Path, exc: UnicodeDecodeError) -> HonedError:
     offset = 0
     opener = gzip.open if path.suffix.lower() == ".gz" else open
     with opener(path, "rb") as raw:
+        if raw.read(2) in (b"\xff\xfe", b"\xfe\xff"):
+            return HonedError(f"`{path}` is UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8",
+                              f"convert it: `iconv -f utf-16 -t utf-8 {path.name} > utf8-{path.name}`")
+        raw.seek(0)
         for number, line in enumerate(raw, start=1):
             try:
                 line.decode("utf-8")
@@ -124,11 +130,22 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
             if not body.strip():
                 continue
             try:
-                yield number, json.loads(body)
+                value = json.loads(body)
+                problem = _lone_surrogate(value) if "\\u" in body else None
+                yield number, RowError("not_utf8", problem, raw=body) if problem else value
             except json.JSONDecodeError as exc:  # positions within this line: the decoder saw nothing else
                 yield number, RowError("not_json", f"not valid JSON: {exc.msg} (column {exc.pos + 1})", raw=body)
             except RecursionError:
                 yield number, RowError("not_json", "JSON nested too deeply to read", raw=body[:1000])
+
+
+def _lone_surrogate(value: object) -> str | None:
+    """`"\\ud800"` is valid JSON but no valid text: it could never be written back as UTF-8."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"escaped lone surrogate {exc.object[exc.start]!r} is not a character (broken UTF-16 escape)"
+    return None
 
 
 def _iter_json_array(path: Path) -> Iterator[tuple[int, object]]:

@@ -44,7 +44,8 @@ _URL_CREDENTIALS = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)([^\s:/@]+:[^\s/@]
 # \w is Unicode: internationalised addresses (josé@bücher.de) too; the top-level domain is letters or punycode.
 _EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.(?:[^\W\d_]{2,}|xn--[a-z0-9-]+)(?![\w-])")
 _IBAN_START = re.compile(r"(?i)(?<![A-Z0-9])[A-Z]{2}\d{2}")  # then exactly the country's length, spaces allowed
-_CARD = re.compile(r"(?<![\d.-])\d(?:[ .-]?\d){12,18}(?![\d]|\.\d)")
+_DIGIT_GROUPS = re.compile(r"(?<![\d.-])\d+(?:[ .-]\d+)*(?!\d)")  # a run of digit groups (a card is 13–19 digits in it)
+_GROUP = re.compile(r"\d+")
 _SSN = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]*\d)")
 _IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|:)?(?![0-9A-Fa-f:])")
@@ -181,9 +182,27 @@ def _digits(text: str) -> str:
     return "".join(c for c in text if c.isdigit())
 
 
-def _card(_, m: re.Match) -> bool:
-    digits = _digits(m.group(0))
-    return 13 <= len(digits) <= 19 and luhn_valid(digits)
+def _cards(_, text: str, counts: Counter) -> str:
+    """Card numbers (13–19 digits, Luhn-valid) inside any run of digit groups: `0000 4111 1111 1111 1111` holds
+    one. Windows start and end at group boundaries, the longest valid window first."""
+    spans = []
+    for run in _DIGIT_GROUPS.finditer(text):
+        groups = [(run.start() + g.start(), run.start() + g.end()) for g in _GROUP.finditer(run.group(0))]
+        spans += _card_windows(text, groups)
+    return _replace_spans(text, spans, "CREDIT_CARD", counts)
+
+
+def _card_windows(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    found, i = [], 0
+    while i < len(groups):
+        for j in range(len(groups) - 1, i - 1, -1):
+            digits = "".join(text[s:e] for s, e in groups[i:j + 1])
+            if 13 <= len(digits) <= 19 and luhn_valid(digits):
+                found.append((groups[i][0], groups[j][1]))
+                i = j
+                break
+        i += 1
+    return found
 
 
 def _ibans(_, text: str, counts: Counter) -> str:
@@ -305,7 +324,7 @@ _DETECTORS = (
     _Detector(lambda t: "://" in t, _sub(_URL_CREDENTIALS, "CREDENTIALS", replace=lambda m: m.group(1) + "<CREDENTIALS>@")),
     _Detector(lambda t: "@" in t, _sub(_EMAIL, "EMAIL")),
     _Detector(_has_digit, _ibans),
-    _Detector(_has_digit, _sub(_CARD, "CREDIT_CARD", _card)),
+    _Detector(_has_digit, _cards),
     _Detector(lambda t: "-" in t and _has_digit(t), _sub(_SSN, "SSN")),
     _Detector(lambda t: "." in t and _has_digit(t), _sub(_IPV4, "IP_ADDRESS", _ipv4)),
     _Detector(lambda t: "::" in t or t.count(":") >= 3, _sub(_IPV6, "IP_ADDRESS", _ipv6)),
