@@ -103,3 +103,17 @@ def test_kill_during_prepare_leaves_the_previous_complete_set(tiny_project, tmp_
         proc.wait()
     after = {p.name: p.read_bytes() for p in out.iterdir()}
     assert after == before
+
+
+def test_prepare_refuses_an_output_that_holds_the_project(tiny_project, capsys):
+    assert main(["data", "prepare", str(tiny_project), "-o", str(tiny_project.parent)]) == 2
+    assert "holds the project" in capsys.readouterr().err
+    assert (tiny_project.parent / "data.jsonl").is_file()
+
+
+def test_staging_left_by_a_killed_process_is_removed(tmp_path):
+    target = tmp_path / "prepared"
+    orphan = tmp_path / ".prepared.staging-999999999-abc"  # no such process
+    orphan.mkdir()
+    live = staging_dir(target)
+    assert not orphan.exists() and live.is_dir()

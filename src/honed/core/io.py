@@ -57,9 +57,29 @@ def same_file(a: Path | str, b: Path | str) -> bool:
 
 
 def staging_dir(target: Path) -> Path:
-    """A fresh empty directory beside `target` to write a complete set of files into."""
+    """A fresh empty directory beside `target` to write a complete set of files into (named after this process,
+    so the leftovers of a killed one can be recognised and removed)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-", dir=target.parent))
+    _remove_orphans(target)
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.staging-{os.getpid()}-", dir=target.parent))
+
+
+def _remove_orphans(target: Path) -> None:
+    """Staging directories left by processes that no longer run (killed mid-write)."""
+    for leftover in target.parent.glob(f".{target.name}.staging-*-*"):
+        pid = leftover.name.removeprefix(f".{target.name}.staging-").split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, owned by someone else
+        return True
+    return True
 
 
 def publish_dir(staging: Path, target: Path) -> None:

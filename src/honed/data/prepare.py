@@ -200,6 +200,7 @@ def _publish(cfg: Config, out_dir: Path, info: Curation, splits, dropped, counts
     from honed.core.io import publish_dir, staging_dir
     from honed.data.report import build_audit
 
+    _check_output(cfg, out_dir)
     staging = staging_dir(out_dir)
     try:
         data = PreparedData.save(staging, splits, dropped, counts, labels)
@@ -242,6 +243,17 @@ def _split(records: list[dict], fixed: dict[str, list[dict]], cfg: Config) -> di
     return {n: fixed.get(n, parts.get(n, [])) for n in SPLITS}
 
 
+
+
+def _check_output(cfg: Config, out_dir: Path) -> None:
+    """The output directory is replaced as a whole: it must not be a file, nor hold the project or its data."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise HonedError(f"the output `{out_dir}` is a file", "pass a directory (it is created if missing)")
+    target = out_dir.resolve()
+    inputs = [cfg.root.resolve()] + [cfg.resolve(f).resolve() for f in cfg.data.train]
+    if any(p == target or target in p.parents for p in inputs):
+        raise HonedError(f"the output `{out_dir}` holds the project or its data, and prepare replaces its output "
+                         "directory as a whole", "pass a directory of its own, e.g. `-o prepared`")
 
 
 def _record(cfg: Config, data: PreparedData) -> None:
