@@ -249,9 +249,11 @@ _ID_BEFORE = re.compile(r"(?i)(?:\bisbn(?:-1[03])?|\border|\bticket|\binvoice|\b
                         r"\bref(?:erence)?|\bsku|\bserial|\bcase|#)\s*(?:number|no\.?|nr\.?|id)?\s*[:#]?\s*$")
 _YEAR_ID = re.compile(r"^(?:19|20)\d\d-\d+$")  # 2024-000123: a year-prefixed identifier
 _ISBN_SHAPE = re.compile(r"^\d{1,5}-\d{1,7}-\d{1,7}-[\dX]$|^97[89]-\d{1,5}-\d{1,7}-\d{1,7}-\d$")
-# Regions tried for separated national numbers with a trunk 0 (020 7946 0958, 01 23 45 67 89) whatever the region.
+# Regions tried for national numbers with a trunk 0 (020 7946 0958, 07700900123, 01 23 45 67 89) whatever the
+# region: such a number is redacted when it is valid in one of them. A leading 00 is an international prefix
+# (handled above), so `00123456789` is never read this way.
 _NATIONAL_FALLBACK = ("GB", "DE", "FR", "IT", "ES", "NL", "BE", "AT", "CH", "AU", "IN", "IE")
-_SEPARATED_TRUNK = re.compile(r"(?<![\w+.-])0[1-9]\d{0,4}(?:[ .-]\d{2,8}){1,4}(?![\w-]|[.]\d)")
+_SEPARATED_TRUNK = re.compile(r"(?<![\w+.-])0[1-9](?:[ .-]?\d){7,10}(?![\w-]|[.]\d)")
 
 
 def _phones(redactor: Redactor, text: str, counts: Counter) -> str:
