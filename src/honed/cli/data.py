@@ -68,30 +68,36 @@ def run_dedup(args) -> int:
 
 def run_redact(args) -> int:
     from honed.data.pii import Redactor
-    from honed.data.redact_file import redact_stream
 
-    redactor = Redactor(public_ips_only=args.public_ips_only, ner=args.ner)
-    if args.file == "-":
-        source = sys.stdin
-    else:
+    redactor = Redactor(public_ips_only=args.public_ips_only, ner=args.ner, phone_region=args.phone_region)
+    if args.file != "-":
         path = Path(args.file)
         if not path.is_file():
             raise HonedError(f"`{path}` does not exist", "pass a text or JSONL file, or - to read stdin")
-        source = path.open(encoding="utf-8")
-    sink = Path(args.output).open("w", encoding="utf-8") if args.output else sys.stdout
-    try:
-        counts = redact_stream(source, sink, redactor)
-    finally:
-        if source is not sys.stdin:
-            source.close()
-        if sink is not sys.stdout:
-            sink.close()
+    counts = _redact_to(args, redactor)
     if args.json:
         print(json.dumps(dict(counts)), file=sys.stderr)
     else:
         found = ", ".join(f"{k} {v}" for k, v in counts.most_common()) or "nothing"
         console.print(f"redacted: {found}")
+    if args.output:
+        print(args.output)
     return 0
+
+
+def _redact_to(args, redactor):
+    """Stream FILE (or stdin) through the redactor to OUT (or stdout). OUT is written to a temporary file that
+    replaces it only when complete, so `-o` may name the input file itself: it is read in full before the swap."""
+    import contextlib
+
+    from honed.core.io import atomic_writer
+    from honed.data.formats import open_text
+    from honed.data.redact_file import redact_stream
+
+    with contextlib.ExitStack() as stack:
+        source = sys.stdin if args.file == "-" else stack.enter_context(open_text(Path(args.file)))
+        sink = stack.enter_context(atomic_writer(Path(args.output))) if args.output else sys.stdout
+        return redact_stream(source, sink, redactor)
 
 
 def register(verbs) -> None:
@@ -126,4 +132,6 @@ def register(verbs) -> None:
     redact.add_argument("--public-ips-only", action="store_true", help="keep private/local IP addresses")
     redact.add_argument("--ner", action="store_true", help="also names and places (Presidio + spaCy, optional)")
     redact.add_argument("--json", action="store_true", help="print the counts per type as JSON on stderr")
+    redact.add_argument("--phone-region", default="US", help="region for phone numbers written without a country "
+                        "code, e.g. US, DE, GB (default US)")
     redact.set_defaults(handler="honed.cli.data:run_redact")

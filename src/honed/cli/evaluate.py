@@ -40,7 +40,7 @@ def run_gate(args) -> int:
         for check in result.checks:
             mark = "  ok" if check["passed"] else "  x "
             print(f"{mark} {check['metric']:<18} {check['kind']:<10} {format_value(check['value'])} "
-                  f"(limit {format_value(check['threshold'])})")
+                  f"(limit {format_value(check.get('threshold'))})")
         for failure in result.failures:
             print(f"FAIL {failure}")
         print(f"gate {'passed' if result.passed else 'failed'}: {candidate_path} vs {baseline_path} "

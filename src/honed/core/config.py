@@ -6,11 +6,15 @@ every validation problem into one HonedError that names the key path and, where 
 """
 from __future__ import annotations
 
+import os
+import re
+import sys
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from honed.core.errors import HonedError, did_you_mean
 
@@ -24,6 +28,53 @@ METRICS_BY_TASK = {
     "extraction": ("exact_match", "token_f1", "field_f1", "schema_valid_rate"),
     "generation": ("rougeL", "rouge1", "rouge2", "bleu", "chrf", "exact_match", "token_f1"),
 }
+
+
+# --- safety helpers (issue 11): credentials never travel in URLs, keys only from API-key variables ----------------
+
+SAFE_PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+API_KEY_ENV = re.compile(r"^[A-Z][A-Z0-9_]*_API_KEY$")
+ALLOW_KEY_ENV = "HONED_ALLOW_KEY_ENV"  # comma-separated extra variable names the user allows, e.g. MY_TOKEN
+_USERINFO_IN_TEXT = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/@]+@")
+
+
+def strip_userinfo(url: str) -> str:
+    """`http://user:pass@host:8000/v1` → `http://host:8000/v1` (credentials belong in the environment)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def redact_urls(text: str) -> str:
+    """Every `scheme://userinfo@` in free text (a command line, a message) with the userinfo removed."""
+    return _USERINFO_IN_TEXT.sub(r"\1", text)
+
+
+def is_private_transport(url: str) -> bool:
+    """https, or plain http to this machine (loopback): the only places a key may travel to unencrypted."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        return True
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_key_env(name: str) -> str:
+    """Only `*_API_KEY` variables, or names the user allowed in HONED_ALLOW_KEY_ENV, may be sent to an endpoint."""
+    allowed = {n.strip() for n in os.environ.get(ALLOW_KEY_ENV, "").split(",") if n.strip()}
+    if API_KEY_ENV.match(name) or name in allowed:
+        return name
+    raise ValueError(f"`{name}` is not an API-key variable: honed sends only variables named like *_API_KEY to an "
+                     f"endpoint (so a config cannot ship e.g. AWS_SECRET_ACCESS_KEY to a URL); rename the variable, "
+                     f"or allow it for this command: {ALLOW_KEY_ENV}={name} honed …")
 
 
 class Section(BaseModel):
@@ -74,12 +125,16 @@ class Data(Section):
     redact_pii: bool = Field(True, description="replace emails, phones, cards, IBANs, SSNs, IPs, secrets by <TYPE>")
     pii_public_ips_only: bool = Field(False, description="redact only public IP addresses (keep 10.x, 192.168.x …)")
     pii_ner: bool = Field(False, description="also redact person names and places (needs presidio-analyzer + spaCy)")
+    pii_phone_region: str = Field("US", pattern=r"^[A-Za-z]{2}$", description="country (ISO 3166, e.g. US, GB, DE) "
+                                  "whose national phone formats are recognised; +CC and 00CC numbers always are")
     dedup_threshold: float = Field(0.8, gt=0, le=1, description="word-5-gram Jaccard at which rows collapse")
     near_dedup: bool = Field(True, description="near-duplicates too (MinHash LSH, verified by exact Jaccard)")
     group_threshold: float = Field(0.5, gt=0, le=1, description="rows this similar are kept but share a split")
     min_chars: int = Field(1, ge=0, description="drop examples with fewer characters of content")
     max_chars: int = Field(20000, gt=0, description="drop examples with more characters of content")
-    strip_html: bool = Field(True, description="remove leftover HTML tags and entities")
+    strip_html: bool | Literal["auto"] = Field(
+        "auto", description="auto: remove HTML only from text that is markup beyond doubt (a document, tags with "
+        "attributes, script/style), so answers about HTML keep `<br>`; true: every HTML tag; false: never")
     drop_patterns: list[str] = Field(default_factory=list, description="regexes; a row matching any is dropped")
     contamination: list[str] = Field(default_factory=list, description="evaluation files; rows that (near-)"
                                      "duplicate them are dropped from every split")
@@ -208,10 +263,29 @@ class Evaluation(Section):
     judge_rubric: str = Field("correct, complete and concise for the task", description="what the judge rewards")
     judge_max_examples: int = Field(50, ge=1, description="test examples sent to the judge")
 
+    @field_validator("api_baseline_url", "judge_url", mode="before")
+    @classmethod
+    def _no_credentials_in_urls(cls, value: Any, info) -> Any:
+        """Strip `user:pass@` before anything can echo or store it; the key belongs in `api_key_env`."""
+        if not isinstance(value, str) or not value:
+            return value
+        stripped = strip_userinfo(value.strip())
+        if stripped != value.strip():
+            print(f"warning: removed the credentials from evaluation.{info.field_name} (now {stripped}); put the "
+                  "key in the environment variable named by evaluation.api_key_env", file=sys.stderr)
+        if urlsplit(stripped).scheme not in ("http", "https") or not urlsplit(stripped).hostname:
+            raise ValueError(f"`{stripped}` is not an http(s) URL; write e.g. http://localhost:8000/v1")
+        return stripped
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _key_env_allowed(cls, value: str) -> str:
+        return check_key_env(value)
+
 
 class Config(Section):
-    project: str = Field("honed-project", description="name of the project: runs, datasets and models are "
-                         "filed under it")
+    project: str = Field("honed-project", description="project name: letters, digits, '.', '_', '-' (it names "
+                         "run directories and store rows)")
     objective: Objective = Field(default_factory=Objective)
     data: Data = Field(default_factory=Data)
     model: ModelRef = Field(default_factory=ModelRef)
@@ -220,6 +294,14 @@ class Config(Section):
     evaluation: Evaluation = Field(default_factory=Evaluation)
     # Where the config file lives; data paths resolve against it. Not a YAML key.
     root: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("project")
+    @classmethod
+    def _project_is_a_slug(cls, value: str) -> str:
+        if not SAFE_PROJECT.match(value):
+            raise ValueError("must be a simple name (letters, digits, '.', '_', '-'; up to 64 characters, not "
+                             "starting with '.' or '-') — it becomes part of file names, so no '/' or '..'")
+        return value
 
     def resolve(self, path: str) -> Path:
         p = Path(path).expanduser()
@@ -259,7 +341,10 @@ def _read_yaml(path: Path) -> dict:
     if not path.is_file():
         raise HonedError(f"config file `{path}` does not exist", "pass the path of a honed.yaml, or create one with `honed init`")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
+    except UnicodeDecodeError as exc:
+        raise HonedError(f"`{path}` is not UTF-8 text (byte offset {exc.start})",
+                         f"save it as UTF-8, e.g. `iconv -f latin1 -t utf-8 {path.name}`") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -275,14 +360,21 @@ def _apply_override(raw: dict, item: str) -> None:
     """`train.epochs=2` sets raw['train']['epochs'] = 2 (the value is parsed as YAML)."""
     key, sep, value = item.partition("=")
     if not sep or not key:
-        raise HonedError(f"override `{item}` is not of the form key=value", "write e.g. `train.epochs=2`")
+        raise HonedError(f"override `{redact_urls(item)}` is not of the form key=value", "write e.g. `train.epochs=2`")
     parts = key.strip().split(".")
+    if not all(parts):
+        raise HonedError(f"override `{redact_urls(item)}` has an empty key part", "write e.g. `train.epochs=2`")
     node = raw
     for part in parts[:-1]:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
-            raise HonedError(f"override `{item}`: `{part}` is not a section", "override a leaf key such as `train.epochs`")
-    node[parts[-1]] = yaml.safe_load(value) if value.strip() else ""
+            raise HonedError(f"override `{redact_urls(item)}`: `{part}` is not a section",
+                             "override a leaf key such as `train.epochs`")
+    try:
+        node[parts[-1]] = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError as exc:
+        raise HonedError(f"override `{redact_urls(item)}`: the value is not valid YAML ({getattr(exc, 'problem', exc)})",
+                         "quote it, e.g. `data.instruction='a: b'`, or fix the brackets") from None
 
 
 def _describe(err: dict) -> str:
@@ -295,7 +387,7 @@ def _describe(err: dict) -> str:
         return f"unknown key `{key}`{did_you_mean(loc[-1], known)}; known keys here: {', '.join(known)}"
     msg = err["msg"].removeprefix("Value error, ")
     given = err.get("input")
-    shown = "" if isinstance(given, dict | list) or given is None else f" (got {given!r})"
+    shown = "" if isinstance(given, dict | list) or given is None else f" (got {redact_urls(repr(given))})"
     return f"`{key}`: {msg}{shown}"
 
 

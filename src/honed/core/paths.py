@@ -1,4 +1,5 @@
-"""Where honed keeps its own files: `$HONED_HOME`, else `~/.honed`."""
+"""Where honed keeps its own files: `$HONED_HOME`, else `~/.honed`. Created 0700: the store in it holds request
+logs and feedback."""
 from __future__ import annotations
 
 import os
@@ -7,5 +8,6 @@ from pathlib import Path
 
 def honed_home() -> Path:
     home = Path(os.environ.get("HONED_HOME") or Path.home() / ".honed").expanduser()
-    home.mkdir(parents=True, exist_ok=True)
+    if not home.exists():
+        home.mkdir(parents=True, mode=0o700, exist_ok=True)
     return home

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from honed.core.errors import HonedError
+from honed.core.io import atomic_write_text, atomic_writer
 
 SPLITS = ("train", "validation", "test")
 
@@ -46,8 +47,8 @@ class PreparedData:
         write_jsonl(directory / "dropped.jsonl", dropped)
         dataset_hash = content_hash(splits)
         counts = {**counts, **{f"split_{n}": len(splits.get(n, [])) for n in SPLITS}, "dropped": len(dropped)}
-        (directory / "dataset.json").write_text(
-            json.dumps({"hash": dataset_hash, "counts": counts, "labels": labels}, indent=2), encoding="utf-8")
+        atomic_write_text(directory / "dataset.json",
+                          json.dumps({"hash": dataset_hash, "counts": counts, "labels": labels}, indent=2))
         return cls(directory, dataset_hash, splits, dropped, counts, labels)
 
 
@@ -75,5 +76,6 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def write_jsonl(path: Path, rows: list[dict], sort_keys: bool = False) -> None:
-    text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=sort_keys) + "\n" for r in rows)
-    Path(path).write_text(text, encoding="utf-8")
+    with atomic_writer(path) as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False, sort_keys=sort_keys) + "\n")

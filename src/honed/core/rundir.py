@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from honed.core.config import redact_urls
 from honed.core.errors import HonedError
+from honed.core.io import atomic_write_text
 from honed.core.store import Store
 
 TRACKED_PACKAGES = ("honed", "torch", "transformers", "peft", "trl", "accelerate", "datasets", "gguf", "datasketch")
@@ -66,11 +68,11 @@ class RunDir:
             return cls(path, f"rank-{process_rank()}", is_main=False)
         path.mkdir(parents=True, exist_ok=True)
         run_id = new_run_id(kind)
-        (path / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
+        atomic_write_text(path / "config.yaml", config.to_yaml())
         meta = {
             "run_id": run_id, "kind": kind, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "versions": package_versions(), "git_commit": git_commit(config.root), "dataset_hash": dataset_hash,
-            "seed": config.train.seed, "device": _device(), "command": sys.argv, "world_size": world_size(),
+            "seed": config.train.seed, "device": _device(), "command": [redact_urls(a) for a in sys.argv], "world_size": world_size(),
         }
         run = cls(path, run_id, meta)
         run.store.start_run(run_id, kind, config.project, str(path.resolve()), config.model_dump(mode="json"),
@@ -95,7 +97,7 @@ class RunDir:
 
     def write_meta(self) -> None:
         if self.is_main:
-            (self.path / "meta.json").write_text(json.dumps(self.meta, indent=2), encoding="utf-8")
+            atomic_write_text(self.path / "meta.json", json.dumps(self.meta, indent=2))
 
     def log(self, step: int, **values: float) -> None:
         if not self.is_main:

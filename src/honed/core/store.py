@@ -3,20 +3,43 @@
 Schema changes are plain functions in MIGRATIONS, applied in order when the database opens; the applied
 version lives in `PRAGMA user_version`, so opening an old database upgrades it and opening a current one does
 nothing. `HONED_HOME` relocates the database (`$HONED_HOME/honed.db`).
+
+Several honed processes may open the same store at once (a sweep, `honed serve` beside a training run): the
+database runs in WAL mode with a busy timeout, and migrations run inside one `BEGIN IMMEDIATE` transaction that
+re-reads the version once it holds the write lock, so the schema change and its `user_version` bump commit
+together or not at all, and only one process applies them. A migration must therefore not commit: use
+`run_script(db, sql)` (statement by statement), never `executescript`, which commits first.
+The store holds request logs and feedback: the file (and its -wal/-shm) is 0600.
 """
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from honed.core.errors import HonedError
 from honed.core.paths import honed_home
+
+BUSY_TIMEOUT_SECONDS = 30
+
+
+def run_script(db: sqlite3.Connection, sql: str) -> None:
+    """Execute several `;`-separated statements inside the current transaction (unlike `executescript`)."""
+    statement = ""
+    for line in sql.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        db.execute(statement)
 
 
 def _v1_core(db: sqlite3.Connection) -> None:
-    db.executescript(
+    run_script(db, 
         """
         CREATE TABLE datasets (hash TEXT PRIMARY KEY, name TEXT, path TEXT, rows INTEGER, created REAL, meta TEXT);
         CREATE TABLE runs (id TEXT PRIMARY KEY, kind TEXT, project TEXT, dir TEXT, status TEXT,
@@ -28,7 +51,7 @@ def _v1_core(db: sqlite3.Connection) -> None:
 
 
 def _v2_reports(db: sqlite3.Connection) -> None:
-    db.executescript(
+    run_script(db, 
         """
         CREATE TABLE reports (run_id TEXT REFERENCES runs(id), path TEXT, primary_metric TEXT,
                               best_candidate TEXT, value REAL, passed INTEGER, created REAL);
@@ -40,21 +63,42 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_core, _v2_reports]
 
 
 def migrate(db: sqlite3.Connection) -> int:
-    """Apply the migrations this database has not seen; return the resulting schema version."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
-        with db:
-            step(db)
-            db.execute(f"PRAGMA user_version = {number}")
+    """Apply the migrations this database has not seen, all in one write transaction; return the schema version."""
+    if _version(db) == len(MIGRATIONS):
+        return len(MIGRATIONS)
+    previous, db.isolation_level = db.isolation_level, None  # manage the transaction ourselves
+    try:
+        db.execute("BEGIN IMMEDIATE")  # the write lock: concurrent openers wait here (busy timeout)
+        try:
+            version = _version(db)  # another process may have migrated while we waited
+            for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+                step(db)
+                db.execute(f"PRAGMA user_version = {number}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    finally:
+        db.isolation_level = previous
     return len(MIGRATIONS)
+
+
+def _version(db: sqlite3.Connection) -> int:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise HonedError(f"the store was written by a newer honed (schema {version}, this one knows "
+                         f"{len(MIGRATIONS)})", "upgrade honed, or point HONED_HOME at another directory")
+    return version
 
 
 class Store:
     def __init__(self, path: Path | None = None):
         self.path = Path(path) if path else honed_home() / "honed.db"
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, timeout=30)
+        _private_file(self.path)
+        self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS)
         self.db.row_factory = sqlite3.Row
+        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.version = migrate(self.db)
 
@@ -123,3 +167,11 @@ class Store:
         row = self.db.execute("SELECT path FROM reports WHERE run_id=? ORDER BY created DESC LIMIT 1",
                               (run_id,)).fetchone()
         return row["path"] if row else None
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file 0600 (SQLite gives its -wal/-shm files the same mode), and tighten an old one."""
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    if os.stat(path).st_mode & 0o077:
+        os.chmod(path, 0o600)

@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from honed.core.html import html_page
+from honed.core.io import atomic_write_text
 from honed.data.formats import input_text, output_text
 
 _WORD = re.compile(r"[a-z']+")
@@ -127,8 +128,8 @@ def _distinct(texts: list[list[str]]) -> dict:
 def write_audit(out_dir: Path, audit: dict, lengths: dict[str, list[int]]) -> tuple[Path, Path]:
     """audit.json and audit.html (plots as inline PNG, no external files)."""
     json_path, html_path = out_dir / "audit.json", out_dir / "audit.html"
-    json_path.write_text(json.dumps(audit, indent=2, ensure_ascii=False), encoding="utf-8")
-    html_path.write_text(render_html(audit, lengths), encoding="utf-8")
+    atomic_write_text(json_path, json.dumps(audit, indent=2, ensure_ascii=False))
+    atomic_write_text(html_path, render_html(audit, lengths))
     return json_path, html_path
 
 
@@ -147,7 +148,7 @@ def _summary(audit: dict) -> str:
     return (f"<h2>Pipeline</h2><p>Splits: {html.escape(splits)}. Every dropped row is in "
             f"<code>dropped.jsonl</code> with its reason.</p><table><tr><th>after step</th><th>rows</th></tr>{rows}"
             f"</table><table><tr><th>dropped because</th><th>rows</th></tr>{drops or '<tr><td>nothing</td><td>0</td></tr>'}"
-            f"</table><pre>{html.escape(json.dumps({k: audit.get(k) for k in ('duplicates', 'pii', 'contamination')}, indent=1))}</pre>")
+            f"</table><pre>{html.escape(json.dumps({k: audit.get(k) for k in ('cleaning', 'duplicates', 'pii', 'contamination')}, indent=1))}</pre>")
 
 
 def _bias_html(bias: dict) -> str:

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from honed.core.config import DEFAULT_SEED
+from honed.core.io import atomic_writer
 from honed.data.dedup import find_duplicates
 from honed.data.formats import RowError, content_key, iter_rows, to_record
 
@@ -31,11 +32,11 @@ def dedup_file(path: Path, out: Path, removed: Path, threshold: float = 0.8, fmt
         rows.append(row)
         lines.append(line)
     result = find_duplicates(texts, threshold=threshold, seed=seed)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8") as f:
+    # every row is in memory now, so OUT may be the input file: each output replaces its target atomically
+    with atomic_writer(out) as f:
         for index in result.kept:
             f.write(json.dumps(rows[index], ensure_ascii=False) + "\n")
-    with removed.open("w", encoding="utf-8") as f:
+    with atomic_writer(removed) as f:
         for entry in unreadable:
             f.write(json.dumps(entry, ensure_ascii=False) + "\n")
         for dup in result.duplicates:

@@ -7,9 +7,11 @@ Every record remembers where it came from in `meta` ({"source": file, "line": n}
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import json
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,9 +34,13 @@ def iter_rows(path: Path) -> Iterator[tuple[int, object]]:
     """Yield (1-based line or row number, parsed row), streaming. JSONL lines that are not JSON yield a RowError.
 
     Line numbers are file lines for JSONL/TXT, file lines for CSV/TSV (the header is line 1), element numbers for
-    JSON arrays and row numbers for Parquet. `.gz` files are read transparently.
+    JSON arrays and row numbers for Parquet. `.gz` files are read transparently, a UTF-8 byte-order mark (Excel's
+    CSV) is accepted; a file that is not UTF-8, a truncated `.gz` or a JSON file that is not a list of rows stops
+    with a HonedError naming the file and where.
     """
     path = Path(path)
+    if path.is_dir():
+        raise HonedError(f"data file `{path}` is a directory", "name the data files inside it in `data.train`")
     if not path.is_file():
         raise HonedError(f"data file `{path}` does not exist", "check `data.train` in honed.yaml (paths are relative to it)")
     suffix = file_suffix(path)
@@ -43,17 +49,14 @@ def iter_rows(path: Path) -> Iterator[tuple[int, object]]:
     elif suffix == ".json":
         yield from _iter_json_array(path)
     elif suffix in (".csv", ".tsv"):
-        with _open_text(path, newline="") as f:
-            reader = csv.DictReader(f, delimiter="\t" if suffix == ".tsv" else ",")
-            for row in reader:
-                yield reader.line_num, dict(row)
+        yield from _iter_csv(path, "\t" if suffix == ".tsv" else ",")
     elif suffix == ".parquet":
         yield from _iter_parquet(path)
     elif suffix == ".txt":
-        with _open_text(path) as f:
-            for number, line in enumerate(f, start=1):
+        with open_text(path) as lines:
+            for number, line in enumerate(lines, start=1):
                 if line.strip():
-                    yield number, {"text": line.rstrip("\n")}
+                    yield number, {"text": line.rstrip("\r\n")}
     else:
         raise HonedError(f"`{path.name}` has an unsupported extension `{suffix}`",
                          f"convert it to one of {', '.join(READABLE_SUFFIXES)}")
@@ -67,44 +70,134 @@ def file_suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def _open_text(path: Path, newline: str | None = None):
-    if path.suffix.lower() == ".gz":
-        return gzip.open(path, "rt", encoding="utf-8", newline=newline)
-    return path.open(encoding="utf-8", newline=newline)
+@contextlib.contextmanager
+def open_text(path: Path, newline: str | None = None) -> Iterator[Iterator[str]]:
+    """The lines of a UTF-8 text file (`.gz` transparently, a leading BOM dropped); decoding and gzip errors
+    become a HonedError that names the file, the line and the fix."""
+    path = Path(path)
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        handle = opener(path, "rt", encoding="utf-8-sig", newline=newline)
+    except OSError as exc:
+        raise HonedError(f"cannot open `{path}`: {exc.strerror or exc}", "check the path and its permissions") from None
+    with handle:
+        yield _checked_lines(path, handle)
+
+
+_open_text = open_text  # the former private name
+
+
+def _checked_lines(path: Path, handle) -> Iterator[str]:
+    number = 0
+    try:
+        for line in handle:
+            number += 1
+            yield line
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from None
+    except (EOFError, OSError, zlib.error) as exc:  # gzip: truncated stream, bad header, bad CRC
+        raise HonedError(f"`{path}` is damaged after line {number}: {exc}",
+                         "the compressed file is truncated or corrupt: copy or download it again "
+                         "(`gzip -t FILE` checks it)") from None
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> HonedError:
+    """Find the first undecodable line (a decoder reads ahead, so the position it fails at is not the line)."""
+    offset = 0
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rb") as raw:
+        if raw.read(2) in (b"\xff\xfe", b"\xfe\xff"):
+            return HonedError(f"`{path}` is UTF-16 text (it starts with a UTF-16 byte-order mark), not UTF-8",
+                              f"convert it: `iconv -f utf-16 -t utf-8 {path.name} > utf8-{path.name}`")
+        raw.seek(0)
+        for number, line in enumerate(raw, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                return HonedError(
+                    f"`{path}` is not UTF-8 text: line {number}, byte offset {offset + bad.start} "
+                    f"(byte 0x{line[bad.start]:02x}: {bad.reason})",
+                    f"convert it to UTF-8, e.g. `iconv -f latin1 -t utf-8 {path.name} > utf8-{path.name}` "
+                    "(or -f cp1252 for files saved by Excel on Windows)")
+            offset += len(line)
+    return HonedError(f"`{path}` is not UTF-8 text: {exc.reason}", "convert it to UTF-8 with `iconv`")
 
 
 def _iter_jsonl(path: Path) -> Iterator[tuple[int, object]]:
-    with _open_text(path) as f:
-        for number, line in enumerate(f, start=1):
-            if not line.strip():
+    with open_text(path) as lines:
+        for number, line in enumerate(lines, start=1):
+            body = line.rstrip("\r\n")
+            if not body.strip():
                 continue
             try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, RowError("not_json", f"not valid JSON: {exc.msg} at column {exc.colno}", raw=line.rstrip("\n"))
+                value = json.loads(body)
+                problem = _lone_surrogate(value) if "\\u" in body else None
+                yield number, RowError("not_utf8", problem, raw=body) if problem else value
+            except json.JSONDecodeError as exc:  # positions within this line: the decoder saw nothing else
+                yield number, RowError("not_json", f"not valid JSON: {exc.msg} (column {exc.pos + 1})", raw=body)
+            except RecursionError:
+                yield number, RowError("not_json", "JSON nested too deeply to read", raw=body[:1000])
+
+
+def _lone_surrogate(value: object) -> str | None:
+    """`"\\ud800"` is valid JSON but no valid text: it could never be written back as UTF-8."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"escaped lone surrogate {exc.object[exc.start]!r} is not a character (broken UTF-16 escape)"
+    return None
 
 
 def _iter_json_array(path: Path) -> Iterator[tuple[int, object]]:
+    with open_text(path) as lines:
+        text = "".join(lines)
     try:
-        with _open_text(path) as f:
-            data = json.load(f)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise HonedError(f"`{path}` is not valid JSON (line {exc.lineno}): {exc.msg}",
+        raise HonedError(f"`{path}` is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}",
                          "fix the file, or save it as JSONL (one object per line)") from None
+    except RecursionError:
+        raise HonedError(f"`{path}` is JSON nested too deeply to read", "flatten the file or save it as JSONL") from None
     if isinstance(data, dict):
         data = next((v for v in data.values() if isinstance(v, list)), [data])
+    if not isinstance(data, list):
+        raise HonedError(f"`{path}` holds a single JSON {type(data).__name__}, not rows",
+                         "a .json data file must hold a list of objects (or an object with such a list); "
+                         "or save the rows as JSONL")
     for number, row in enumerate(data, start=1):  # element index, 1-based
         yield number, row
 
 
+def _iter_csv(path: Path, delimiter: str) -> Iterator[tuple[int, object]]:
+    with open_text(path, newline="") as lines:
+        reader = csv.DictReader(lines, delimiter=delimiter)
+        try:
+            for row in reader:
+                extra = row.pop(None, None)  # cells beyond the header
+                if extra:
+                    yield reader.line_num, RowError(
+                        "csv_columns", f"{len(extra)} more cell(s) than the header has columns", raw=json.dumps(
+                            {**row, "_extra": extra}, ensure_ascii=False))
+                    continue
+                yield reader.line_num, dict(row)
+        except csv.Error as exc:
+            raise HonedError(f"`{path}` line {reader.line_num} is not readable CSV: {exc}",
+                             "fix that line (quotes, NUL bytes), or export the file again as UTF-8 CSV") from None
+
+
 def _iter_parquet(path: Path) -> Iterator[tuple[int, object]]:
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     number = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
-        for row in batch.to_pylist():
-            number += 1
-            yield number, row
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+            for row in batch.to_pylist():
+                number += 1
+                yield number, row
+    except (pa.ArrowException, OSError) as exc:
+        raise HonedError(f"`{path}` is not a readable Parquet file (after row {number}): {exc}",
+                         "write it again, or convert it to JSONL") from None
 
 
 def detect_shape(row: dict, text_column: str = "text", label_column: str = "label") -> str:

@@ -2,8 +2,10 @@
 
 Detectors run in a fixed order and each replaces what it finds with a placeholder (`<EMAIL>`, `<PHONE>` …), so a
 later detector never sees an earlier one's match: secrets and credentialed URLs first (they contain `@` and
-digits), then emails, IBANs (mod-97 checksum), credit cards (Luhn), US SSNs, IP addresses (validated by
-`ipaddress`; public only by option) and phone numbers (international and national formats, 8–15 digits).
+digits), then emails, IBANs (mod-97 checksum and the country's length), credit cards (Luhn), US SSNs, IP addresses
+(validated by `ipaddress`; public only by option) and phone numbers (found and validated by `phonenumbers`, Google's
+libphonenumber as Presidio uses it, for a region: numbers without a country code are read as that region's).
+The secret patterns follow detect-secrets' keyword and token plugins (facts about formats, not their code).
 Person names and places need a NER model: `Redactor(ner=True)` uses Presidio + spaCy when installed.
 """
 from __future__ import annotations
@@ -14,8 +16,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-PLACEHOLDERS = ("SECRET", "API_KEY", "CREDENTIALS", "EMAIL", "IBAN", "CREDIT_CARD", "SSN", "IP_ADDRESS", "PHONE",
-                "PERSON", "LOCATION")
 NER_HINT = ("pip install presidio-analyzer spacy && python -m spacy download en_core_web_sm "
             "(name and place redaction runs offline once the spaCy model is installed)")
 
@@ -28,19 +28,27 @@ _API_KEY = re.compile(
     r"|\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}\b"           # Stripe
     r"|\bAIza[0-9A-Za-z_-]{35}\b"                          # Google API key
     r"|\bhf_[A-Za-z0-9]{30,}\b"                            # Hugging Face token
+    r"|\bglpat-[A-Za-z0-9_-]{20,}"                         # GitLab personal access token
+    r"|\b(?:npm|pypi-)[A-Za-z0-9_-]{36,}"                  # npm / PyPI upload tokens
     r"|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")  # JWT
+# detect-secrets' keyword denylist: a name containing one of these, then `=`/`:` (optionally quoted), then a value.
+_SECRET_NAME = (r"[A-Za-z0-9_.-]*?(?:api[_-]?key|auth[_-]?key|service[_-]?key|account[_-]?key|db[_-]?key|"
+                r"private[_-]?key|priv[_-]?key|client[_-]?key|access[_-]?key|secret|passwd|password|pwd|pass[_-]?phrase|"
+                r"access[_-]?token|auth[_-]?token|refresh[_-]?token|credentials?)[A-Za-z0-9_-]*")
 _ASSIGNED_SECRET = re.compile(
-    r"(?i)\b((?:api[_-]?key|secret(?:[_-]?key)?|access[_-]?token|auth[_-]?token|password|passwd|pwd)"
-    r"[\"']?\s*[:=]\s*[\"']?)([^\s\"',;]{6,})")
+    r"(?i)(?<![A-Za-z0-9])(" + _SECRET_NAME + r"[\"']?\s*(?::=|=>|[:=])\s*)"
+    r"(?:\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'|([^\s\"',;<>]{6,}))")
+_AUTH_HEADER = re.compile(r"(?i)\b((?:authorization|proxy-authorization)\s*[:=]\s*[\"']?(?:bearer|basic|token|digest)\s+|"
+                          r"\bbearer\s+)([A-Za-z0-9._~+/=-]{8,})")
 _URL_CREDENTIALS = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)([^\s:/@]+:[^\s/@]+)@")
-_EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
-_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d])")
+# \w is Unicode: internationalised addresses (josé@bücher.de) too; the top-level domain is letters or punycode.
+_EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.(?:[^\W\d_]{2,}|xn--[a-z0-9-]+)(?![\w-])")
+_IBAN_START = re.compile(r"(?i)(?<![A-Z0-9])[A-Z]{2}\d{2}")  # then exactly the country's length, spaces allowed
+_DIGIT_GROUPS = re.compile(r"(?<![\d.-])\d+(?:[ .-]\d+)*(?!\d)")  # a run of digit groups (a card is 13–19 digits in it)
+_GROUP = re.compile(r"\d+")
 _SSN = re.compile(r"(?<![\d-])(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}(?![\d-])")
 _IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]*\d)")
 _IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|:)?(?![0-9A-Fa-f:])")
-_PHONE = re.compile(
-    r"(?<![\w+-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{1,11}(?:[ .-]\d{1,8}){0,5}(?![\w-]|[.]\d)")
 _NOT_PHONE = re.compile(r"^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$"  # dates
                         r"|^\d{1,3}(?:\.\d{1,3}){3}$"  # IPv4 addresses left alone by public_ips_only
                         r"|^\d{3}-\d{2}-\d{4}$")  # SSN-shaped numbers that failed the SSN rules
@@ -56,10 +64,21 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+# ISO 13616 registry: the length of each country's IBAN (a wrong length is not an IBAN, whatever its checksum).
+IBAN_LENGTHS = dict(
+    AD=24, AE=23, AL=28, AT=20, AZ=28, BA=20, BE=16, BG=22, BH=22, BI=27, BR=29, BY=28, CH=21, CR=22, CY=28, CZ=24,
+    DE=22, DJ=27, DK=18, DO=28, EE=20, EG=29, ES=24, FI=18, FK=18, FO=18, FR=27, GB=22, GE=22, GI=23, GL=18, GR=27,
+    GT=28, HR=21, HU=28, IE=22, IL=23, IQ=23, IS=26, IT=27, JO=30, KW=30, KZ=20, LB=28, LC=32, LI=21, LT=20, LU=20,
+    LV=21, LY=25, MC=27, MD=24, ME=22, MK=19, MN=20, MR=27, MT=31, MU=30, NI=28, NL=18, NO=15, OM=23, PK=24, PL=28,
+    PS=29, PT=25, QA=29, RO=24, RS=22, RU=33, SA=24, SC=31, SD=18, SE=24, SI=19, SK=24, SM=27, SO=23, ST=25, SV=28,
+    TL=23, TN=24, TR=26, UA=29, VA=22, VG=24, XK=20)
+
+
 def iban_valid(candidate: str) -> bool:
-    """ISO 13616: move the first four characters to the end, letters → 10..35, the number mod 97 must be 1."""
+    """ISO 13616: the country's length, then move the first four characters to the end, letters → 10..35, the
+    number mod 97 must be 1."""
     iban = candidate.replace(" ", "").upper()
-    if not 15 <= len(iban) <= 34 or not iban[:2].isalpha() or not iban[2:4].isdigit():
+    if IBAN_LENGTHS.get(iban[:2]) != len(iban) or not iban[2:4].isdigit():
         return False
     moved = iban[4:] + iban[:4]
     return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
@@ -71,9 +90,18 @@ class Redactor:
 
     public_ips_only: bool = False
     ner: bool = False
+    phone_region: str = "US"
     _analyzer: object = field(default=None, repr=False)
 
     def __post_init__(self):
+        import phonenumbers
+
+        self.phone_region = self.phone_region.upper()
+        if self.phone_region not in phonenumbers.SUPPORTED_REGIONS:
+            from honed.core.errors import HonedError
+
+            raise HonedError(f"`{self.phone_region}` is not a phone region phonenumbers knows",
+                             "use a two-letter ISO 3166 country code such as US, GB, DE, FR")
         if self.ner:
             self._analyzer = load_ner()
 
@@ -154,17 +182,53 @@ def _digits(text: str) -> str:
     return "".join(c for c in text if c.isdigit())
 
 
-def _card(_, m: re.Match) -> bool:
-    digits = _digits(m.group(0))
-    return 13 <= len(digits) <= 19 and luhn_valid(digits)
+def _cards(_, text: str, counts: Counter) -> str:
+    """Card numbers (13–19 digits, Luhn-valid) inside any run of digit groups: `0000 4111 1111 1111 1111` holds
+    one. Windows start and end at group boundaries, the longest valid window first."""
+    spans = []
+    for run in _DIGIT_GROUPS.finditer(text):
+        groups = [(run.start() + g.start(), run.start() + g.end()) for g in _GROUP.finditer(run.group(0))]
+        spans += _card_windows(text, groups)
+    return _replace_spans(text, spans, "CREDIT_CARD", counts)
 
 
-def _iban(_, m: re.Match) -> bool:
-    return iban_valid(m.group(0))
+def _card_windows(text: str, groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    found, i = [], 0
+    while i < len(groups):
+        for j in range(len(groups) - 1, i - 1, -1):
+            digits = "".join(text[s:e] for s, e in groups[i:j + 1])
+            if 13 <= len(digits) <= 19 and luhn_valid(digits):
+                found.append((groups[i][0], groups[j][1]))
+                i = j
+                break
+        i += 1
+    return found
 
 
-def _ip(redactor: Redactor, m: re.Match) -> bool:
-    return redactor.is_redacted_ip(m.group(0))
+def _ibans(_, text: str, counts: Counter) -> str:
+    """IBANs in either case, each read to exactly its country's length (so a following word is never swallowed)."""
+    spans = []
+    for m in _IBAN_START.finditer(text):
+        need = IBAN_LENGTHS.get(m.group(0)[:2].upper())
+        end = _iban_end(text, m.start(), need) if need else None
+        if end is not None and iban_valid(text[m.start():end]):
+            spans.append((m.start(), end))
+    return _replace_spans(text, spans, "IBAN", counts)
+
+
+def _iban_end(text: str, start: int, need: int) -> int | None:
+    """Where an IBAN of `need` characters starting at `start` ends (single spaces allowed between characters)."""
+    got, i = 0, start
+    while i < len(text) and got < need:
+        if text[i].isascii() and text[i].isalnum():
+            got, i = got + 1, i + 1
+        elif text[i] == " " and got and i + 1 < len(text) and text[i + 1].isalnum():
+            i += 1
+        else:
+            return None
+    if got < need or (i < len(text) and text[i].isalnum()):
+        return None
+    return i
 
 
 def _ipv6(redactor: Redactor, m: re.Match) -> bool:
@@ -172,41 +236,111 @@ def _ipv6(redactor: Redactor, m: re.Match) -> bool:
     return sum(c.isalnum() for c in value) >= 3 and redactor.is_redacted_ip(value)
 
 
-_US_PHONE = re.compile(r"^\d{3}[-. ]\d{3}[-. ]\d{4}$")
-
-
-def _phone(_, m: re.Match) -> bool:
-    """International (+CC …, 8–15 digits), (area) local, US 3-3-4, or national trunk-prefix 0… (9–11 digits)."""
-    value = m.group(0)
-    digits = _digits(value)
-    if not 8 <= len(digits) <= 15 or _NOT_PHONE.match(value):
+def _ipv4(redactor: Redactor, m: re.Match) -> bool:
+    """An IPv4 address, unless the text calls it a version (`version 1.2.3.4`, `v1.2.3.4`, `build 10.0.0.1`)."""
+    if _VERSION_BEFORE.search(m.string, max(0, m.start() - 16), m.start()):
         return False
-    if value.startswith("+"):
+    return redactor.is_redacted_ip(m.group(0))
+
+
+_VERSION_BEFORE = re.compile(r"(?i)(?:\bversion|\bver\.?|\bv|\brelease|\bbuild|\bfirmware|\bfw)\s*$")
+# Context that makes a digit run an identifier rather than a phone number.
+_ID_BEFORE = re.compile(r"(?i)(?:\bisbn(?:-1[03])?|\border|\bticket|\binvoice|\btracking(?:\s+(?:number|no\.?))?|"
+                        r"\bref(?:erence)?|\bsku|\bserial|\bcase|#)\s*(?:number|no\.?|nr\.?|id)?\s*[:#]?\s*$")
+_YEAR_ID = re.compile(r"^(?:19|20)\d\d-\d+$")  # 2024-000123: a year-prefixed identifier
+_ISBN_SHAPE = re.compile(r"^\d{1,5}-\d{1,7}-\d{1,7}-[\dX]$|^97[89]-\d{1,5}-\d{1,7}-\d{1,7}-\d$")
+# Regions tried for national numbers with a trunk 0 (020 7946 0958, 07700900123, 01 23 45 67 89) whatever the
+# region: such a number is redacted when it is valid in one of them. A leading 00 is an international prefix
+# (handled above), so `00123456789` is never read this way.
+_NATIONAL_FALLBACK = ("GB", "DE", "FR", "IT", "ES", "NL", "BE", "AT", "CH", "AU", "IN", "IE")
+_SEPARATED_TRUNK = re.compile(r"(?<![\w+.-])0[1-9](?:[ .-]?\d){7,10}(?![\w-]|[.]\d)")
+
+
+def _phones(redactor: Redactor, text: str, counts: Counter) -> str:
+    """Phone numbers found by libphonenumber for the region, `00`-prefixed international numbers, and separated
+    national numbers valid in a common region; identifiers by context (order, ISBN, year-prefixed) are kept."""
+    import phonenumbers
+    from phonenumbers import Leniency, PhoneNumberMatcher
+
+    spans = []
+    for region, idd_only in ((redactor.phone_region, False), ("DE", True)):  # DE dials abroad with 00
+        for m in PhoneNumberMatcher(text, region, leniency=Leniency.VALID):
+            if (not idd_only or m.raw_string.startswith("00")) and not _is_identifier(text, m.start, m.raw_string):
+                spans.append((m.start, m.end))
+    for m in _SEPARATED_TRUNK.finditer(text):
+        if _is_identifier(text, m.start(), m.group(0)):
+            continue
+        if any(_valid_in(phonenumbers, m.group(0), r) for r in _NATIONAL_FALLBACK):
+            spans.append((m.start(), m.end()))
+    return _replace_spans(text, spans, "PHONE", counts)
+
+
+def _valid_in(phonenumbers, value: str, region: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(value, region))
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def _is_identifier(text: str, start: int, value: str) -> bool:
+    if _YEAR_ID.match(value) or _ISBN_SHAPE.match(value) or _NOT_PHONE.match(value):
         return True
-    if value.startswith("("):
-        return len(digits) >= 9
-    if _US_PHONE.match(value):
-        return True
-    return digits[0] == "0" and 9 <= len(digits) <= 11
+    return bool(_ID_BEFORE.search(text, max(0, start - 24), start))
+
+
+def _replace_spans(text: str, spans: list[tuple[int, int]], kind: str, counts: Counter) -> str:
+    """Replace non-overlapping spans (the first found wins an overlap) with `<kind>`."""
+    chosen: list[tuple[int, int]] = []
+    for start, end in sorted(set(spans)):
+        if chosen and start < chosen[-1][1]:
+            continue
+        chosen.append((start, end))
+    for start, end in reversed(chosen):
+        text = text[:start] + f"<{kind}>" + text[end:]
+    counts[kind] += len(chosen)
+    if not chosen:
+        del counts[kind]
+    return text
+
+
+def _assigned(m: re.Match) -> str:
+    """Keep the name and the quotes, replace the whole value (a quoted password may hold spaces)."""
+    if m.group(2) is not None:
+        return m.group(1) + '"<SECRET>"'
+    if m.group(3) is not None:
+        return m.group(1) + "'<SECRET>'"
+    return m.group(1) + "<SECRET>"
+
+
+def _assigned_accept(_, m: re.Match) -> bool:
+    value = next(g for g in m.groups()[1:] if g is not None)
+    return not value.startswith("<") and value.strip() != ""
 
 
 _DETECTORS = (
     _Detector(lambda t: "-----BEGIN" in t, _sub(_PRIVATE_KEY, "SECRET")),
     _Detector(lambda t: True, _sub(_API_KEY, "API_KEY")),
-    _Detector(lambda t: "=" in t or ":" in t, _sub(_ASSIGNED_SECRET, "SECRET", replace=lambda m: m.group(1) + "<SECRET>")),
+    _Detector(lambda t: "=" in t or ":" in t, _sub(_ASSIGNED_SECRET, "SECRET", _assigned_accept, _assigned)),
+    _Detector(lambda t: "earer" in t or "uthorization" in t or "EARER" in t or "UTHORIZATION" in t,
+              _sub(_AUTH_HEADER, "SECRET", replace=lambda m: m.group(1) + "<SECRET>")),
     _Detector(lambda t: "://" in t, _sub(_URL_CREDENTIALS, "CREDENTIALS", replace=lambda m: m.group(1) + "<CREDENTIALS>@")),
     _Detector(lambda t: "@" in t, _sub(_EMAIL, "EMAIL")),
-    _Detector(_has_digit, _sub(_IBAN, "IBAN", _iban)),
-    _Detector(_has_digit, _sub(_CARD, "CREDIT_CARD", _card)),
+    _Detector(_has_digit, _ibans),
+    _Detector(_has_digit, _cards),
     _Detector(lambda t: "-" in t and _has_digit(t), _sub(_SSN, "SSN")),
-    _Detector(lambda t: "." in t and _has_digit(t), _sub(_IPV4, "IP_ADDRESS", _ip)),
+    _Detector(lambda t: "." in t and _has_digit(t), _sub(_IPV4, "IP_ADDRESS", _ipv4)),
     _Detector(lambda t: "::" in t or t.count(":") >= 3, _sub(_IPV6, "IP_ADDRESS", _ipv6)),
-    _Detector(_has_digit, _sub(_PHONE, "PHONE", _phone)),
+    _Detector(lambda t: sum(c.isdigit() for c in t) >= 7, _phones),
 )
 
 
 def redact_value(value: object, redactor: Redactor, counts: Counter) -> object:
-    """Redact every string inside a JSON value (dicts, lists); keys and non-strings are left alone."""
+    """Redact every string inside a JSON value (dicts, lists), and long integers (a card number stored as a JSON
+    number becomes the string "<CREDIT_CARD>"); keys, booleans and floats are left alone."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**7:
+        text, found = redactor.redact(str(value))
+        counts.update(found)
+        return text if found else value
     if isinstance(value, str):
         text, found = redactor.redact(value)
         counts.update(found)

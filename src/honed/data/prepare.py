@@ -28,6 +28,7 @@ class Curation:
     """What the steps found, for the audit."""
     steps: list[dict] = field(default_factory=list)   # [{"step", "rows", "seconds"}]
     pii: Counter = field(default_factory=Counter)
+    cleaning: Counter = field(default_factory=Counter)  # rows rewritten by normalisation / that lost HTML
     duplicates: dict = field(default_factory=dict)
     contamination: dict = field(default_factory=dict)
 
@@ -84,10 +85,10 @@ def check_labels(records: list[dict], labels: list[str], on_unknown: str = "drop
     return kept, dropped
 
 
-def clean_step(records: list[dict], cfg: Config) -> tuple[list[dict], list[dict]]:
+def clean_step(records: list[dict], cfg: Config, changes: Counter | None = None) -> tuple[list[dict], list[dict]]:
     from honed.data.clean import CleanOptions, clean_records
 
-    kept, lost = clean_records(records, CleanOptions.from_config(cfg.data))
+    kept, lost = clean_records(records, CleanOptions.from_config(cfg.data), changes)
     return kept, [_drop(r, reason, "clean") for r, reason in lost]
 
 
@@ -97,7 +98,8 @@ def redact_step(records: list[dict], cfg: Config, counts: Counter) -> list[dict]
         return records
     from honed.data.pii import Redactor
 
-    redactor = Redactor(public_ips_only=cfg.data.pii_public_ips_only, ner=cfg.data.pii_ner)
+    redactor = Redactor(public_ips_only=cfg.data.pii_public_ips_only, ner=cfg.data.pii_ner,
+                        phone_region=cfg.data.pii_phone_region)
 
     def redact(text: str) -> str:
         text, found = redactor.redact(text)
@@ -149,7 +151,7 @@ def curate(records: list[dict], cfg: Config, info: Curation, stage: str = "") ->
     """The row-level steps shared by training data and given evaluation files."""
     dropped: list[dict] = []
     steps = (("validate", validate_records), ("labels", lambda r: check_labels(r, cfg.objective.labels, cfg.data.unknown_labels)),
-             ("clean", lambda r: clean_step(r, cfg)), ("pii", lambda r: (redact_step(r, cfg, info.pii), [])))
+             ("clean", lambda r: clean_step(r, cfg, info.cleaning)), ("pii", lambda r: (redact_step(r, cfg, info.pii), [])))
     for name, step in steps:
         clock = time.perf_counter()
         records, lost = step(records)
@@ -189,8 +191,28 @@ def run_prepare(cfg: Config, out_dir: Path) -> PreparedData:
         dropped = _redact_dropped(dropped, cfg)
     labels = cfg.objective.labels or sorted({r["label"] for part in splits.values() for r in part if "label" in r})
     counts = {s["step"]: s["rows"] for s in info.steps}
-    data = PreparedData.save(out_dir, splits, dropped, counts, labels)
-    _audit_and_record(cfg, data, info)
+    return _publish(cfg, out_dir, info, splits, dropped, counts, labels)
+
+
+def _publish(cfg: Config, out_dir: Path, info: Curation, splits, dropped, counts, labels) -> PreparedData:
+    """Write every output into a staging directory beside `out_dir`, swap it into place, then record the store
+    row: a crash at any point leaves the previous complete set or the new complete set, never a mix."""
+    from honed.core.io import publish_dir, staging_dir
+    from honed.data.report import build_audit
+
+    _check_output(cfg, out_dir)
+    staging = staging_dir(out_dir)
+    try:
+        data = PreparedData.save(staging, splits, dropped, counts, labels)
+        build_audit(cfg, data, info)
+        publish_dir(staging, out_dir)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    data.directory = out_dir
+    _record(cfg, data)
     return data
 
 
@@ -223,11 +245,20 @@ def _split(records: list[dict], fixed: dict[str, list[dict]], cfg: Config) -> di
 
 
 
-def _audit_and_record(cfg: Config, data: PreparedData, info: Curation) -> None:
-    from honed.core.store import Store
-    from honed.data.report import build_audit
+def _check_output(cfg: Config, out_dir: Path) -> None:
+    """The output directory is replaced as a whole: it must not be a file, nor hold the project or its data."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise HonedError(f"the output `{out_dir}` is a file", "pass a directory (it is created if missing)")
+    target = out_dir.resolve()
+    inputs = [cfg.root.resolve()] + [cfg.resolve(f).resolve() for f in cfg.data.train]
+    if any(p == target or target in p.parents for p in inputs):
+        raise HonedError(f"the output `{out_dir}` holds the project or its data, and prepare replaces its output "
+                         "directory as a whole", "pass a directory of its own, e.g. `-o prepared`")
 
-    build_audit(cfg, data, info)
+
+def _record(cfg: Config, data: PreparedData) -> None:
+    from honed.core.store import Store
+
     with Store() as store:
         store.record_dataset(data.dataset_hash, cfg.project, str(data.directory.resolve()),
                              sum(len(v) for v in data.splits.values()),
@@ -237,7 +268,8 @@ def _audit_and_record(cfg: Config, data: PreparedData, info: Curation) -> None:
 def _redact_dropped(dropped: list[dict], cfg: Config) -> list[dict]:
     from honed.data.pii import Redactor, redact_value
 
-    redactor, ignored = Redactor(public_ips_only=cfg.data.pii_public_ips_only), Counter()
+    redactor = Redactor(public_ips_only=cfg.data.pii_public_ips_only, phone_region=cfg.data.pii_phone_region)
+    ignored = Counter()
     return [{**d, "row": redact_value(d["row"], redactor, ignored)} for d in dropped]
 
 

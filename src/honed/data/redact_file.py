@@ -21,10 +21,10 @@ def redact_stream(source, sink, redactor: Redactor) -> Counter:
         if mode == "jsonl" and body.strip():
             try:
                 value = json.loads(body)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):  # too deep to walk: redacted as text below
                 value = None
             if isinstance(value, dict | list):
-                sink.write(json.dumps(redact_value(value, redactor, counts), ensure_ascii=False) + "\n")
+                sink.write(_dumps(redact_value(value, redactor, counts)) + "\n")
                 continue
         text, found = redactor.redact(body)
         counts.update(found)
@@ -32,8 +32,18 @@ def redact_stream(source, sink, redactor: Redactor) -> Counter:
     return counts
 
 
+def _dumps(value) -> str:
+    """Readable UTF-8 JSON, or \\u escapes where the input held a lone surrogate (`"\\ud800"`) UTF-8 cannot hold."""
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value)
+    return text
+
+
 def _is_object(line: str) -> bool:
     try:
         return isinstance(json.loads(line), dict)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return False

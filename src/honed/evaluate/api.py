@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 
-from honed.core.config import Config
+from honed.core.config import Config, check_key_env, is_private_transport, strip_userinfo
 from honed.core.errors import HonedError
 
 
@@ -24,10 +24,19 @@ class ChatClient:
         except ImportError:
             raise HonedError("an OpenAI-compatible endpoint needs httpx, which is not installed",
                              "pip install httpx  (or pip install 'honed[serve]')") from None
-        base = url.rstrip("/")
+        base = strip_userinfo(url).rstrip("/")
         self.endpoint = base if base.endswith("/chat/completions") else f"{base}/chat/completions"
         self.model = model
+        try:
+            check_key_env(api_key_env)
+        except ValueError as exc:
+            raise HonedError(str(exc), "set evaluation.api_key_env to a *_API_KEY variable") from None
         key = os.environ.get(api_key_env, "")
+        if not is_private_transport(self.endpoint):
+            from honed.core.progress import console
+
+            console.print(f"[yellow]warning:[/] {self.endpoint} is neither https nor this machine: prompts"
+                          f"{' and the API key' if key else ''} travel unencrypted", highlight=False)
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         self.client = httpx.Client(timeout=timeout, headers=headers, transport=transport)
         self.retries = retries
@@ -80,7 +89,7 @@ def evaluate_api_candidate(cfg: Config, prompts: list[list[dict]], references: l
     else:
         predictions = {"greedy": outputs}
     result = score_candidate(ev.api_baseline_name, cfg, references, labels, outputs, predictions)
-    result.decoding = "greedy (api, temperature 0)"
+    result.is_api = True  # decoding stays "greedy" (temperature 0), the key of its per_decoding metrics
     result.seconds = result.greedy_seconds = seconds
     result.latency_ms = 1000 * seconds / max(len(prompts), 1)
     result.prompt_tokens, result.output_tokens = prompt_tokens, output_tokens

@@ -20,7 +20,8 @@ def build_report(cfg: Config, data, test: list[dict], results: dict, training: d
         "project": cfg.project, "task": cfg.objective.task, "primary_metric": cfg.objective.metric,
         "objective": {"metric": cfg.objective.metric, "target": cfg.objective.target},
         "candidates": {name: _numbers(r.metrics) for name, r in results.items()},
-        "details": {name: {"decoding": r.decoding, "latency_ms_per_example": r.latency_ms, "seconds": r.seconds,
+        "details": {name: {"decoding": r.decoding, "api": r.is_api,
+                           "latency_ms_per_example": r.latency_ms, "seconds": r.seconds,
                            "confusion": r.per_decoding[r.decoding].get("confusion"),
                            "per_class": r.per_decoding[r.decoding].get("per_class"),
                            "by_decoding": {d: _numbers(m) for d, m in r.per_decoding.items()}}

@@ -36,6 +36,7 @@ class CandidateResult:
     probes: dict = field(default_factory=dict)  # forgetting / fairness measurements (honed.evaluate.probes)
     efficiency: dict = field(default_factory=dict)  # per-request latency sample (honed.evaluate.efficiency)
     notes: list[str] = field(default_factory=list)
+    is_api: bool = False  # answered by a remote OpenAI-compatible endpoint: its hardware and weights are not ours
 
 
 def prompt_of(record: dict) -> list[dict]:

@@ -52,7 +52,7 @@ def efficiency_summary(result, cfg: Config) -> dict:
         summary.update({"latency_p50_ms": float(np.percentile(lat, 50)), "latency_p95_ms": float(np.percentile(lat, 95)),
                         "latency_samples": len(lat),
                         "tokens_per_second": float(sum(sample["new_tokens"]) / max(lat.sum() / 1000, 1e-9))})
-    if result.greedy_seconds > 0 and not result.decoding.startswith("greedy (api"):  # an API's hardware is not ours
+    if result.greedy_seconds > 0 and not result.is_api:  # an API's hardware is not ours
         seconds_per_request = result.greedy_seconds / n
         summary["throughput_requests_per_second"] = 1 / seconds_per_request
         summary["throughput_tokens_per_second"] = out_tokens / seconds_per_request

@@ -4,12 +4,15 @@ Checks, for one candidate entry of each report (`fine_tuned` by default):
 1. the objective: the candidate's primary metric ≥ the target recorded in its report;
 2. no regression: each checked metric ≥ the baseline's value − tolerance (≤ + tolerance for lower-is-better
    metrics such as perplexity);
-3. presence: a checked metric the baseline has and the candidate lacks fails.
+3. presence: a checked metric the baseline has and the candidate lacks fails;
+4. finiteness: a NaN or ±inf value (a diverged model's) fails, named, whichever side it is on.
+A value that is not a number at all (a string, a list) means the report is not honed's: a HonedError (exit 2).
 By default the checked metrics are the task's metrics (honed.core.config.METRICS_BY_TASK) present in the baseline.
 """
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,15 +68,23 @@ def check_gate(candidate: dict, baseline: dict, tolerance: float, name: str = "f
     entry = _entry(candidate, name, "candidate")
     base_entry = _entry(baseline, name, "baseline")
     primary = candidate.get("primary_metric")
-    target = (candidate.get("objective") or {}).get("target")
+    target = _number((candidate.get("objective") or {}).get("target"), "objective.target", "candidate")
     if primary and target is not None:
-        value = entry.get(primary)
+        value = _number(entry.get(primary), primary, "candidate")
+        if _not_finite(value, primary, "candidate", result):
+            value = None
         ok = value is not None and value >= target
         result.checks.append({"metric": primary, "kind": "objective", "value": value, "threshold": target, "passed": ok})
         if not ok:
             result.failures.append(f"{primary}: {format_value(value)} misses the objective ≥ {target:.4g}")
     for metric in metrics or _default_metrics(candidate, baseline, base_entry):
-        base_value, value = base_entry.get(metric), entry.get(metric)
+        base_value, value = _number(base_entry.get(metric), metric, "baseline"), _number(entry.get(metric), metric,
+                                                                                           "candidate")
+        if _not_finite(base_value, metric, "baseline", result) or (
+                metric != primary and _not_finite(value, metric, "candidate", result)):
+            continue
+        if metric == primary and value is not None and not math.isfinite(value):
+            continue  # already failed above as the objective
         if base_value is None and metrics:
             result.failures.append(f"{metric}: missing from the baseline report")
             continue
@@ -97,7 +108,30 @@ def _entry(report: dict, name: str, role: str) -> dict:
     if name not in entries:
         raise HonedError(f"the {role} report has no candidate `{name}` (it has {', '.join(entries) or 'none'})",
                          "choose one with --name")
+    if not isinstance(entries[name], dict):
+        raise HonedError(f"the {role} report's candidate `{name}` is a {type(entries[name]).__name__}, not a "
+                         "mapping of metrics", "point at a report.json written by `honed eval` or `honed run`")
     return entries[name]
+
+
+def _number(value, metric: str, role: str) -> float | None:
+    """A metric value as a float (None when missing); anything but a number is a broken report."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise HonedError(f"the {role} report's `{metric}` is {value!r} ({type(value).__name__}), not a number",
+                         "point at a report.json written by `honed eval` or `honed run`, or fix that value")
+    return float(value)
+
+
+def _not_finite(value: float | None, metric: str, role: str, result: GateResult) -> bool:
+    """Record a NaN/inf value as a named failure; True when it was one."""
+    if value is None or math.isfinite(value):
+        return False
+    result.failures.append(f"{metric}: the {role} value is {value} (not a finite number: the model or its "
+                           "evaluation broke, e.g. training diverged)")
+    result.checks.append({"metric": metric, "kind": "finite", "value": str(value), "role": role, "passed": False})
+    return True
 
 
 def _default_metrics(candidate: dict, baseline: dict, base_entry: dict) -> list[str]:
@@ -113,4 +147,6 @@ def _default_metrics(candidate: dict, baseline: dict, base_entry: dict) -> list[
 
 def format_value(value) -> str:
     """A metric as the gate prints it (4 significant digits), or `missing`."""
-    return "missing" if value is None else f"{value:.4g}"
+    if value is None:
+        return "missing"
+    return f"{value:.4g}" if isinstance(value, int | float) else str(value)

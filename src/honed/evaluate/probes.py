@@ -214,5 +214,5 @@ def attach_probes(results: dict, role: str, model, tokenizer, prompts: list[list
                                                            None)
     if name is None:
         return
-    decoding = results[name].decoding if not results[name].decoding.startswith("greedy (api") else "greedy"
+    decoding = "greedy" if results[name].is_api else results[name].decoding
     results[name].probes[role] = run_probes(model, tokenizer, prompts, references, cfg, labels, decoding, role)

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.table import Table
 
 from honed.core.html import html_page
+from honed.core.io import atomic_write_text
 
 PLOT_STYLE = {"figsize": (6.4, 3.6), "dpi": 110}
 
@@ -35,8 +36,8 @@ def save_report(report: dict, out_dir: Path) -> Path:
     """Write report.json and report.html; returns the JSON path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "report.json"
-    json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
-    (out_dir / "report.html").write_text(render_html(report), encoding="utf-8")
+    atomic_write_text(json_path, json.dumps(report, indent=2, ensure_ascii=False))
+    atomic_write_text(out_dir / "report.html", render_html(report))
     return json_path
 
 

@@ -1,5 +1,6 @@
-"""Trainer callbacks: a rich progress bar (loss, tokens/s, ETA), metrics into the run directory and store, and an
-overfitting watch (validation loss rising while training loss falls)."""
+"""Trainer callbacks: a rich progress bar (loss, tokens/s, ETA), metrics into the run directory and store (which
+also stop training at the first non-finite loss or gradient norm), and an overfitting watch (validation loss rising
+while training loss falls)."""
 from __future__ import annotations
 
 import math
@@ -7,6 +8,7 @@ import time
 
 from transformers import TrainerCallback
 
+from honed.core.errors import HonedError
 from honed.core.progress import console, make_progress
 from honed.core.rundir import RunDir
 
@@ -48,10 +50,36 @@ class RichProgressCallback(TrainerCallback):
             self.progress = None
 
 
+class TrainingDiverged(HonedError):
+    """The loss or the gradient norm stopped being a finite number: the weights are garbage from here on."""
+
+    exit_code = 1
+
+
+# Watched for divergence. The Trainer replaces a NaN/inf *loss* by the running mean before logging it
+# (logging_nan_inf_filter), so the gradient norm, which it logs unfiltered, is what usually shows it first.
+FINITE_KEYS = ("loss", "grad_norm", "eval_loss", "train_loss")
+
+
+def non_finite(logs: dict) -> dict[str, float]:
+    """The watched logged values that are NaN or ±inf."""
+    return {k: float(logs[k]) for k in FINITE_KEYS
+            if isinstance(logs.get(k), int | float) and not math.isfinite(float(logs[k]))}
+
+
+def divergence_error(step: int, bad: dict[str, float], learning_rate: float) -> TrainingDiverged:
+    shown = ", ".join(f"{k} = {v}" for k, v in bad.items())
+    return TrainingDiverged(
+        f"training diverged at step {step}: {shown}; the run is marked failed and no model is saved",
+        f"lower train.learning_rate (now {learning_rate:g}), keep train.max_grad_norm at 1.0, or use "
+        "train.precision=float32 if bf16/fp16 overflowed")
+
+
 class MetricsCallback(TrainerCallback):
     """Every logged value (losses, learning rate, grad norm, preference rewards) goes to metrics.jsonl and the store.
 
-    Only the main process writes (under DDP every rank sees the same gathered values).
+    Only the main process writes (under DDP every rank sees the same gathered values). A non-finite loss or
+    gradient norm is logged, the run is marked `failed` with the reason, and training stops with TrainingDiverged.
     """
 
     KEYS = ("loss", "eval_loss", "learning_rate", "grad_norm", "epoch", "num_input_tokens_seen")
@@ -61,14 +89,24 @@ class MetricsCallback(TrainerCallback):
         self.run = run
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not state.is_world_process_zero or not logs:
+        if not logs:
             return
+        bad = non_finite(logs)
+        if state.is_world_process_zero:
+            self._record(state.global_step, logs)
+        if bad:
+            error = divergence_error(state.global_step, bad, args.learning_rate)
+            self.run.meta["error"] = error.problem
+            self.run.finish("failed")
+            raise error
+
+    def _record(self, step: int, logs: dict) -> None:
         values = {k: float(v) for k, v in logs.items()
                   if (k in self.KEYS or k.startswith(self.PREFIXES)) and isinstance(v, int | float)}
-        if "eval_loss" in values:
+        if "eval_loss" in values and math.isfinite(values["eval_loss"]):
             values["eval_perplexity"] = math.exp(min(values["eval_loss"], 50))
         if values:
-            self.run.log(state.global_step, **values)
+            self.run.log(step, **values)
 
 
 def detect_overfitting(points: list[tuple[int, float, float]], rises: int = 2) -> dict | None:

@@ -92,3 +92,71 @@ def test_redact_cli_jsonl_and_text(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("call 415-555-2671 now\nno pii here\n"))
     assert main(["data", "redact", "-"]) == 0
     assert capsys.readouterr().out == "call <PHONE> now\nno pii here\n"
+
+
+# --- issue 11, item 14: secrets and PII forms the redactor used to miss -------------------------------------------
+
+MISSED = [
+    ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key = <SECRET>"),
+    ("AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_SECRET_ACCESS_KEY=<SECRET>"),
+    ("client_secret: 8f2b1c9d7e6a5f4b3c2d", "client_secret: <SECRET>"),
+    ("Authorization: Bearer abc123.def456-ghi789", "Authorization: Bearer <SECRET>"),
+    ("token glpat-AbCdEfGhIjKlMnOpQrSt12", "token <API_KEY>"),
+    ("DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA==;EndpointSuffix=x",
+     "DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=<SECRET>;EndpointSuffix=x"),
+    ('password = "correct horse battery staple"', 'password = "<SECRET>"'),
+    ("db_password: 'hunter two three'", "db_password: '<SECRET>'"),
+    ("dial 0044 20 7946 0958 today", "dial <PHONE> today"),
+    ("call 1-800-555-0199 today", "call <PHONE> today"),
+    ("call 4155552671 today", "call <PHONE> today"),
+    ("iban gb82west12345698765432 ok", "iban <IBAN> ok"),
+    ("card 4111.1111.1111.1111 ok", "card <CREDIT_CARD> ok"),
+    ("mail josé@bücher.de ok", "mail <EMAIL> ok"),
+    ("mail 用户@例子.广告 ok", "mail <EMAIL> ok"),
+]
+
+
+@pytest.mark.parametrize("text,expected", MISSED)
+def test_forms_that_used_to_slip_through(text, expected):
+    assert Redactor().redact(text)[0] == expected
+
+
+def test_card_number_held_as_a_json_number(tmp_path):
+    from collections import Counter
+
+    from honed.data.pii import redact_value
+
+    counts = Counter()
+    row = {"card": 4111111111111111, "qty": 3, "ok": True, "order": 12345678}
+    assert redact_value(row, Redactor(), counts) == {"card": "<CREDIT_CARD>", "qty": 3, "ok": True, "order": 12345678}
+    assert counts == {"CREDIT_CARD": 1}
+
+
+def test_phone_region_decides_national_numbers():
+    german_mobile = "ruf an: 0151 23456789"
+    assert Redactor(phone_region="DE").redact(german_mobile)[0] == "ruf an: <PHONE>"
+    assert Redactor().redact("ruf an: +49 151 23456789")[0] == "ruf an: <PHONE>"
+    assert Redactor(phone_region="DE").redact("track 00123456789 now") == ("track 00123456789 now", {})
+    assert Redactor().redact("track 00123456789 now") == ("track 00123456789 now", {})
+
+
+def test_unknown_phone_region_is_a_clear_error():
+    from honed.core.errors import HonedError
+
+    with pytest.raises(HonedError, match="phone region"):
+        Redactor(phone_region="XX")
+
+
+NOT_PII = [
+    "Order 12345 shipped 2024-03-15 at 10:30:45, version 1.2.3, ticket 2024-000123, total 1,299.99",
+    "upgrade to version 1.2.3.4 now", "firmware v10.0.0.1 released", "ISBN 978-3-16-148410-0",
+    "ISBN 0-306-40615-2", "id 550e8400-e29b-41d4-a716-446655440000", "mac 00:1A:2B:3C:4D:5E",
+    "order #100234567 is late", "tracking number 00123456789", "prices $1,299.99 and €45.50 on 12/31/2024",
+    "the secret: is patience", "password reset link sent", "Use the <br> tag",
+]
+
+
+@pytest.mark.parametrize("text", NOT_PII)
+def test_false_positive_suite(text):
+    for region in ("US", "DE", "GB"):
+        assert Redactor(phone_region=region).redact(text) == (text, {}), region
