@@ -65,7 +65,22 @@ def train_run(cfg: Config, data: PreparedData, run: RunDir, *, model=None, resum
 
     model, tokenizer = model or load_for_training(cfg)
     train = subsample(data.splits["train"], cfg.train.max_train_examples, cfg.train.seed)
-    return train_sft(cfg, model, tokenizer, train, data.splits.get("validation", []), run, resume_from=resume_from)
+    result = train_sft(cfg, model, tokenizer, train, data.splits.get("validation", []), run, resume_from=resume_from)
+    if run.is_main and run.meta.get("kind") == "train":  # `honed run` and `honed train`; not sweep trials
+        register_version(cfg, run)
+    return result
+
+
+def register_version(cfg: Config, run: RunDir, *, kind: str = "train", parent: tuple[str, int] | None = None,
+                     meta: dict | None = None) -> int:
+    """The run becomes the next version of the model named by `project` (once per run, even when resumed)."""
+    from honed.registry import register_run
+
+    version = register_run(run.store, cfg.project, run.run_id, run.path, kind=kind, parent=parent,
+                           meta={"dataset_hash": run.meta.get("dataset_hash"), **(meta or {})})
+    run.meta["registry"] = {"name": cfg.project, "version": version}
+    run.write_meta()
+    return version
 
 
 def resume_run(path: Path, overrides: list[str]):
@@ -136,6 +151,9 @@ def evaluate_run(cfg: Config, data: PreparedData, run: RunDir, tuned, tokenizer,
     run.write_meta()
     if run.is_main:
         run.store.record_report(run.run_id, str(path.resolve()), report)
+        from honed.registry.models import report_metrics
+
+        run.store.attach_version_report(run.run_id, str(path.resolve()), report_metrics(report))
     run.close()
     return path
 
@@ -143,7 +161,9 @@ def evaluate_run(cfg: Config, data: PreparedData, run: RunDir, tuned, tokenizer,
 def evaluate_trained_run(cfg: Config, run_path: Path, output: Path | None) -> Path:
     """`honed eval`: the baselines and a finished run's model on its own test split, with its real figures."""
     from honed.models.load import load_trained, load_with_status
+    from honed.registry import resolve_reference
 
+    run_path = resolve_reference(run_path)  # NAME@ALIAS and NAME:VERSION name a registered run directory
     adapter = run_path / "adapter"
     if not adapter.is_dir():
         raise HonedError(f"`{run_path}` holds no trained adapter (expected {adapter})",
