@@ -49,9 +49,9 @@ def ensure_traffic_tables(db: sqlite3.Connection) -> None:
 
 
 def log_request(db: sqlite3.Connection, model: str, messages: list[dict], response: str, *,
-                latency_ms: float = 50.0, when: float | None = None) -> str:
+                latency_ms: float = 50.0, when: float | None = None, request_id: str | None = None) -> str:
     ensure_traffic_tables(db)
-    request_id = uuid.uuid4().hex
+    request_id = request_id or uuid.uuid4().hex
     with db:
         db.execute("INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?)",
                    (request_id, when or time.time(), model, None, json.dumps({"messages": messages}), response,

@@ -74,17 +74,18 @@ def show_model(store: Store, name: str) -> dict:
 
 
 def promote(store: Store, name: str, version: int, alias: str, *, force: bool = False, reason: str = "",
-            tolerance: float | None = None) -> dict:
+            tolerance: float | None = None, baseline_report: Path | None = None) -> dict:
     """Move `alias` to `version` if its report passes the gate against the alias's current holder's report.
 
     Refuses (PromotionRefused, exit 1, every failing metric named) unless the gate passes or `force`; a forced
-    move is recorded as such. Returns {"from", "to", "gate": {...}, "forced"}.
+    move is recorded as such. `baseline_report` replaces the holder's own report (`honed retrain` re-evaluates
+    the holder on the same test set as the candidate). Returns {"from", "to", "forced", "failures", "checks"}.
     """
     row = _version(store, name, version)
     holder = store.aliases(name).get(alias)
     if holder == version:
         raise HonedError(f"{name}@{alias} already is version {version}", "nothing to do")
-    failures, checks = gate_versions(store, row, holder, tolerance)
+    failures, checks = gate_versions(store, row, holder, tolerance, baseline_report)
     if failures and not force:
         raise PromotionRefused(f"{name}:{version} not promoted to `{alias}`: the gate failed against "
                                f"{name}:{holder}" if holder else f"{name}:{version} not promoted to `{alias}`",
@@ -96,7 +97,14 @@ def promote(store: Store, name: str, version: int, alias: str, *, force: bool = 
             "failures": failures, "checks": checks}
 
 
-def gate_versions(store: Store, row, holder: int | None, tolerance: float | None) -> tuple[list[str], list[dict]]:
+def stage(store: Store, name: str, version: int, alias: str = "staging", reason: str = "") -> int | None:
+    """Point a non-production alias at a version without a gate (e.g. a candidate that failed it)."""
+    _version(store, name, version)
+    return store.move_alias(name, alias, version, who=_who(), reason=reason)
+
+
+def gate_versions(store: Store, row, holder: int | None, tolerance: float | None,
+                  baseline_report: Path | None = None) -> tuple[list[str], list[dict]]:
     """The gate of a version's report against the holder's: (failures, checks); no holder = nothing to beat."""
     from honed.evaluate.gate import check_gate, load_report
 
@@ -106,10 +114,10 @@ def gate_versions(store: Store, row, holder: int | None, tolerance: float | None
     candidate, _ = load_report(row["report_path"])
     if holder is None:
         return [], []
-    base_row = _version(store, row["name"], holder)
-    if not base_row["report_path"]:
+    base_path = baseline_report or _version(store, row["name"], holder)["report_path"]
+    if not base_path:
         return [f"the current holder, version {holder}, has no report to compare with"], []
-    baseline, _ = load_report(base_row["report_path"])
+    baseline, _ = load_report(str(base_path))
     if tolerance is None:
         tolerance = float((candidate.get("gate") or {}).get("tolerance", 0.01))
     result = check_gate(candidate, baseline, tolerance)
