@@ -7,6 +7,13 @@ directory takes them too. The SQL lives in honed.core.store; this module holds t
 from __future__ import annotations
 
 from honed.registry.models import (  # noqa: F401
-    ModelVersion, PromotionRefused, list_models, promote, register_run, rollback, show_model, stage, version_row,
+    PromotionRefused,
+    list_models,
+    promote,
+    register_run,
+    rollback,
+    show_model,
+    stage,
+    version_row,
 )
 from honed.registry.references import is_reference, parse_reference, resolve_reference, resolve_version  # noqa: F401

@@ -4,7 +4,6 @@ from __future__ import annotations
 import getpass
 import json
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from honed.core.errors import HonedError
@@ -15,13 +14,6 @@ class PromotionRefused(HonedError):
     """The gate failed: exit 1 (a verdict, not a usage error), each failing metric in `details`."""
 
     exit_code = 1
-
-
-@dataclass
-class ModelVersion:
-    name: str
-    version: int
-    report_path: str | None
 
 
 def register_run(store: Store, name: str, run_id: str, run_dir: Path, *, kind: str = "train",
@@ -87,8 +79,8 @@ def promote(store: Store, name: str, version: int, alias: str, *, force: bool = 
         raise HonedError(f"{name}@{alias} already is version {version}", "nothing to do")
     failures, checks = gate_versions(store, row, holder, tolerance, baseline_report)
     if failures and not force:
-        raise PromotionRefused(f"{name}:{version} not promoted to `{alias}`: the gate failed against "
-                               f"{name}:{holder}" if holder else f"{name}:{version} not promoted to `{alias}`",
+        against = f": the gate failed against {name}:{holder}" if holder is not None else ""
+        raise PromotionRefused(f"{name}:{version} not promoted to `{alias}`{against}",
                                "improve the candidate, or pass --force (recorded as forced) to override",
                                details=failures)
     note = reason or ("forced past: " + "; ".join(failures) if failures else "gate passed")
@@ -109,8 +101,8 @@ def gate_versions(store: Store, row, holder: int | None, tolerance: float | None
     from honed.evaluate.gate import check_gate, load_report
 
     if not row["report_path"]:
-        return [f"version {row['version']} has no report (evaluate it first: honed eval CONFIG --run "
-                f"{row['name']}:{row['version']})"], []
+        hint = f"honed eval CONFIG --run {row['name']}:{row['version']}"
+        return [f"version {row['version']} has no report (evaluate it first: {hint})"], []
     candidate, _ = load_report(row["report_path"])
     if holder is None:
         return [], []

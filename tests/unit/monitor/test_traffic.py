@@ -6,11 +6,11 @@ import time
 import pytest
 from traffickit import log_feedback, log_request
 
+from honed.core.config import validate_config
 from honed.core.errors import HonedError
 from honed.core.store import Store
 from honed.monitor.loop import feedback_data, is_heldout
 from honed.monitor.traffic import logged_feedback, logged_requests, parse_since
-from honed.core.config import validate_config
 
 ASK = [{"role": "system", "content": "Route the ticket."}, {"role": "user", "content": "my invoice is wrong"}]
 
