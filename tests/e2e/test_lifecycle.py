@@ -106,3 +106,14 @@ def test_eval_takes_a_registry_reference(project, capsys):
     assert versions(name)[0]["report_path"] == str((out / "report.json").resolve())  # the newest report is the version's
     assert main(["eval", str(root / "honed.yaml"), "--run", f"{name}@nowhere", *FAST]) == 2
     assert "no alias `nowhere`" in capsys.readouterr().err
+
+
+def test_honed_train_registers_a_version_without_a_report(project):
+    root, name = project
+    before = len(versions(name))
+    out = root / "trained"
+    assert main(["train", str(root / "honed.yaml"), "--output", str(out), *FAST]) == 0
+    latest = versions(name)[-1]
+    assert len(versions(name)) == before + 1
+    assert (latest["kind"], latest["report_path"], latest["run_dir"]) == ("train", None, str(out.resolve()))
+    assert json.loads((out / "meta.json").read_text())["registry"] == {"name": name, "version": latest["version"]}

@@ -144,6 +144,7 @@ class Store:
                                parent: tuple[str, int] | None = None, meta: dict | None = None) -> int:
         """A new version of `name` (the next number); a run already registered keeps its version."""
         with self.db:
+            self.db.execute("BEGIN IMMEDIATE")  # read the last number and write the next one under one lock
             known = self.db.execute("SELECT version FROM model_versions WHERE name=? AND run_id=?",
                                     (name, run_id)).fetchone()
             if known:
@@ -187,6 +188,7 @@ class Store:
                    action: str = "promote", undoes: int | None = None) -> int | None:
         """Point `alias` at `version` and record the move, in one transaction; returns the previous holder."""
         with self.db:
+            self.db.execute("BEGIN IMMEDIATE")  # two promoters at once must not both read the same holder
             row = self.db.execute("SELECT version FROM model_aliases WHERE name=? AND alias=?",
                                   (name, alias)).fetchone()
             previous = row["version"] if row else None

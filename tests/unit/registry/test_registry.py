@@ -133,3 +133,26 @@ def test_models_list_json_shape(tmp_path, name, capsys):
     assert len(listed) == 1
     assert {"name", "version", "run", "created", "aliases", "metrics"} <= set(listed[0])
     assert listed[0]["aliases"] == ["production"] and listed[0]["metrics"]["accuracy"] == 0.90
+
+
+def test_concurrent_registrations_get_distinct_versions(tmp_path, name):
+    """Two processes registering at once (each with its own connection) never share a version number."""
+    import threading
+
+    numbers, errors = [], []
+
+    def register(i):
+        try:
+            with Store() as store:
+                run_dir = tmp_path / f"r{i}"
+                run_dir.mkdir()
+                numbers.append(register_run(store, name, f"run-{i}", run_dir))
+        except Exception as exc:  # noqa: BLE001 - surfaced by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=register, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and sorted(numbers) == [1, 2, 3, 4, 5, 6]
