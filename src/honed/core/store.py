@@ -59,7 +59,26 @@ def _v2_reports(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_core, _v2_reports]
+def _v3_registry(db: sqlite3.Connection) -> None:
+    """Model versions (with lineage), aliases and every alias move; inputs consumed by `honed retrain`."""
+    run_script(db, 
+        """
+        CREATE TABLE model_versions (name TEXT, version INTEGER, run_id TEXT, run_dir TEXT, report_path TEXT,
+                                     metrics TEXT, parent_name TEXT, parent_version INTEGER, kind TEXT,
+                                     created REAL, meta TEXT, PRIMARY KEY (name, version));
+        CREATE INDEX model_versions_run ON model_versions(run_id);
+        CREATE TABLE model_aliases (name TEXT, alias TEXT, version INTEGER, updated REAL,
+                                    PRIMARY KEY (name, alias));
+        CREATE TABLE alias_history (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, alias TEXT,
+                                    from_version INTEGER, to_version INTEGER, time REAL, who TEXT, reason TEXT,
+                                    forced INTEGER, action TEXT, undoes INTEGER);
+        CREATE TABLE retrain_inputs (key TEXT, name TEXT, version INTEGER, kind TEXT, time REAL,
+                                     PRIMARY KEY (key, name));
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_core, _v2_reports, _v3_registry]
 
 
 def migrate(db: sqlite3.Connection) -> int:
@@ -168,6 +187,84 @@ class Store:
                               (run_id,)).fetchone()
         return row["path"] if row else None
 
+    # model registry -----------------------------------------------------------------------------------------
+    def register_model_version(self, name: str, run_id: str, run_dir: str, *, kind: str = "train",
+                               report_path: str | None = None, metrics: dict | None = None,
+                               parent: tuple[str, int] | None = None, meta: dict | None = None) -> int:
+        """A new version of `name` (the next number); a run already registered keeps its version."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")  # read the last number and write the next one under one lock
+            known = self.db.execute("SELECT version FROM model_versions WHERE name=? AND run_id=?",
+                                    (name, run_id)).fetchone()
+            if known:
+                return known["version"]
+            version = self.db.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions WHERE name=?",
+                                      (name,)).fetchone()[0]
+            parent_name, parent_version = parent or (None, None)
+            self.db.execute("INSERT INTO model_versions VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                            (name, version, run_id, run_dir, report_path, json.dumps(metrics or {}), parent_name,
+                             parent_version, kind, time.time(), json.dumps(meta or {})))
+        return version
+
+    def attach_version_report(self, run_id: str, report_path: str, metrics: dict) -> None:
+        """A report written for a registered run becomes its version's report (the newest one wins)."""
+        with self.db:
+            self.db.execute("UPDATE model_versions SET report_path=?, metrics=? WHERE run_id=?",
+                            (report_path, json.dumps(metrics), run_id))
+
+    def update_version_meta(self, name: str, version: int, meta: dict) -> None:
+        with self.db:
+            self.db.execute("UPDATE model_versions SET meta=? WHERE name=? AND version=?",
+                            (json.dumps(meta), name, version))
+
+    def model_versions(self, name: str | None = None) -> list[sqlite3.Row]:
+        if name is None:
+            return self.db.execute("SELECT * FROM model_versions ORDER BY name, version").fetchall()
+        return self.db.execute("SELECT * FROM model_versions WHERE name=? ORDER BY version", (name,)).fetchall()
+
+    def model_version(self, name: str, version: int) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM model_versions WHERE name=? AND version=?",
+                               (name, version)).fetchone()
+
+    def model_version_of_run(self, run_id: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM model_versions WHERE run_id=?", (run_id,)).fetchone()
+
+    def aliases(self, name: str) -> dict[str, int]:
+        rows = self.db.execute("SELECT alias, version FROM model_aliases WHERE name=? ORDER BY alias", (name,))
+        return {r["alias"]: r["version"] for r in rows}
+
+    def move_alias(self, name: str, alias: str, version: int, *, who: str, reason: str = "", forced: bool = False,
+                   action: str = "promote", undoes: int | None = None) -> int | None:
+        """Point `alias` at `version` and record the move, in one transaction; returns the previous holder."""
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")  # two promoters at once must not both read the same holder
+            row = self.db.execute("SELECT version FROM model_aliases WHERE name=? AND alias=?",
+                                  (name, alias)).fetchone()
+            previous = row["version"] if row else None
+            now = time.time()
+            self.db.execute("INSERT OR REPLACE INTO model_aliases VALUES (?,?,?,?)", (name, alias, version, now))
+            self.db.execute("INSERT INTO alias_history (name, alias, from_version, to_version, time, who, reason, "
+                            "forced, action, undoes) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                            (name, alias, previous, version, now, who, reason, int(forced), action, undoes))
+        return previous
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[sqlite3.Row]:
+        """Every move of `name`'s aliases (or of one alias), oldest first."""
+        if alias is None:
+            return self.db.execute("SELECT * FROM alias_history WHERE name=? ORDER BY id", (name,)).fetchall()
+        return self.db.execute("SELECT * FROM alias_history WHERE name=? AND alias=? ORDER BY id",
+                               (name, alias)).fetchall()
+
+    # inputs consumed by `honed retrain` ---------------------------------------------------------------------
+    def consumed_inputs(self, name: str) -> set[str]:
+        return {r["key"] for r in self.db.execute("SELECT key FROM retrain_inputs WHERE name=?", (name,))}
+
+    def record_consumed_inputs(self, name: str, version: int, keys: dict[str, str]) -> None:
+        """`keys` maps an input's key (e.g. a feedback row's) to its kind (sft, preference, heldout)."""
+        now = time.time()
+        with self.db:
+            self.db.executemany("INSERT OR IGNORE INTO retrain_inputs VALUES (?,?,?,?,?)",
+                                [(key, name, version, kind, now) for key, kind in keys.items()])
 
 def _private_file(path: Path) -> None:
     """Create the database file 0600 (SQLite gives its -wal/-shm files the same mode), and tighten an old one."""

@@ -1,0 +1,1 @@
+"""Production monitoring: drift between a reference and current traffic, quality from feedback, the request log."""

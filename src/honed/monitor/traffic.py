@@ -1,0 +1,184 @@
+"""Traffic as the monitor sees it: one `Exchange` per request, from a JSONL file or from the store's request log.
+
+The request log is written by `honed serve`. This module reads it by SQL and creates nothing. Assumed schema
+(the columns read; missing optional ones read as None):
+  requests(id TEXT, time REAL unix seconds, model TEXT, adapter TEXT, request TEXT JSON with `messages` or
+           `prompt`, response TEXT, latency_ms REAL, prompt_tokens INTEGER, completion_tokens INTEGER,
+           sampling TEXT JSON)
+  feedback(request_id TEXT, rating INTEGER (+1 up, -1 or 0 down), correction TEXT, comment TEXT, time REAL)
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from honed.core.errors import HonedError
+
+LATENCY_COLUMNS = (("latency_ms", 1.0), ("latency", 1000.0), ("latency_s", 1000.0))  # (column, to ms)
+
+
+@dataclass
+class Exchange:
+    input: str
+    output: str | None = None
+    time: float | None = None
+    latency_ms: float | None = None
+    tokens: int | None = None
+    rating: int | None = None
+    messages: list[dict] = field(default_factory=list)
+    request_id: str | None = None
+    model: str | None = None
+
+
+@dataclass
+class Feedback:
+    """A feedback row joined to its logged request (the conversation it rates and the answer given)."""
+
+    key: str
+    request_id: str
+    rating: int | None
+    correction: str | None
+    comment: str | None
+    time: float | None
+    messages: list[dict]
+    response: str | None
+    model: str | None
+
+    @property
+    def is_down(self) -> bool:
+        return self.rating is not None and self.rating <= 0
+
+
+def has_table(db: sqlite3.Connection, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+
+
+def parse_since(text: str) -> float:
+    """`7d`, `24h`, `30m` → seconds."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    try:
+        return float(text[:-1]) * units[text[-1]]
+    except (KeyError, ValueError, IndexError):
+        raise HonedError(f"--since `{text}` is not a duration", "write e.g. 7d, 24h or 30m") from None
+
+
+def model_matches(logged: str | None, ref: str | None) -> bool:
+    """A logged model name belongs to `ref` (NAME@ALIAS matches NAME, NAME@…, NAME:… and the exact ref)."""
+    if ref is None:
+        return True
+    if not logged:
+        return False
+    name = ref.split("@")[0].split(":")[0]
+    return logged == ref or logged == name or logged.startswith((f"{name}@", f"{name}:"))
+
+
+def logged_requests(db: sqlite3.Connection, model: str | None = None, since: float | None = None) -> list[Exchange]:
+    """Requests logged by `honed serve` for `model` since the unix time `since`, oldest first, with ratings."""
+    if not has_table(db, "requests"):
+        return []
+    rows = db.execute("SELECT * FROM requests WHERE time >= ? ORDER BY time", (since or 0,)).fetchall()
+    ratings = _ratings(db)
+    found = []
+    for row in rows:
+        row = dict(row)
+        if not model_matches(row.get("model"), model):
+            continue
+        messages = request_messages(row.get("request"))
+        found.append(Exchange(input=last_user_text(messages), output=row.get("response"), time=row.get("time"),
+                              latency_ms=_latency_ms(row), tokens=row.get("completion_tokens"),
+                              rating=ratings.get(str(row.get("id"))), messages=messages,
+                              request_id=str(row.get("id")), model=row.get("model")))
+    return found
+
+
+def logged_feedback(db: sqlite3.Connection, model: str | None = None) -> list[Feedback]:
+    """Every feedback row joined to its request (rows whose request is gone are skipped), oldest first."""
+    if not (has_table(db, "feedback") and has_table(db, "requests")):
+        return []
+    rows = db.execute("SELECT f.*, r.request AS r_request, r.response AS r_response, r.model AS r_model "
+                      "FROM feedback f JOIN requests r ON r.id = f.request_id ORDER BY f.time").fetchall()
+    found = []
+    for row in map(dict, rows):
+        if not model_matches(row.get("r_model"), model):
+            continue
+        key = f"{row['request_id']}@{row.get('time')}"
+        found.append(Feedback(key, str(row["request_id"]), row.get("rating"), row.get("correction"),
+                              row.get("comment"), row.get("time"), request_messages(row.get("r_request")),
+                              row.get("r_response"), row.get("r_model")))
+    return found
+
+
+def _ratings(db: sqlite3.Connection) -> dict[str, int]:
+    if not has_table(db, "feedback"):
+        return {}
+    rows = db.execute("SELECT request_id, rating FROM feedback WHERE rating IS NOT NULL ORDER BY time")
+    return {str(r["request_id"]): r["rating"] for r in rows}  # the newest rating of a request wins
+
+
+def _latency_ms(row: dict) -> float | None:
+    for column, scale in LATENCY_COLUMNS:
+        if row.get(column) is not None:
+            return float(row[column]) * scale
+    return None
+
+
+def request_messages(raw) -> list[dict]:
+    """The conversation of a logged request body (chat `messages`, or a completion `prompt` as one user turn)."""
+    try:
+        body = json.loads(raw) if isinstance(raw, str) else (raw or {})
+    except ValueError:
+        return [{"role": "user", "content": str(raw)}]
+    if isinstance(body.get("messages"), list):
+        return [m for m in body["messages"] if isinstance(m, dict)]
+    if isinstance(body.get("prompt"), str):
+        return [{"role": "user", "content": body["prompt"]}]
+    return []
+
+
+def last_user_text(messages: list[dict]) -> str:
+    return next((str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), "")
+
+
+# --- files --------------------------------------------------------------------------------------------------
+
+INPUT_KEYS = ("input", "text", "prompt", "question")
+OUTPUT_KEYS = ("output", "response", "completion", "answer", "label")
+
+
+def read_exchanges(path: Path) -> list[Exchange]:
+    """A JSONL/CSV/… file of traffic: chat rows (`messages`), classification rows (`text`, `label`), or
+    `input`/`output` (also `prompt`/`completion`, `response`), with optional `time`, `latency_ms`, `rating`."""
+    from honed.data.formats import iter_rows
+
+    found = []
+    for line, row in iter_rows(Path(path)):
+        if not isinstance(row, dict):
+            raise HonedError(f"{path} line {line} is not a JSON object", "write one object per line")
+        found.append(_exchange_of(row))
+    if not found:
+        raise HonedError(f"`{path}` holds no rows", "pass a file with at least one exchange")
+    return found
+
+
+def _exchange_of(row: dict) -> Exchange:
+    messages = row.get("messages") if isinstance(row.get("messages"), list) else []
+    if messages:
+        text = last_user_text(messages)
+        answer = next((m.get("content") for m in reversed(messages) if m.get("role") == "assistant"), None)
+    else:
+        text = next((str(row[k]) for k in INPUT_KEYS if row.get(k) is not None), "")
+        answer = None
+    output = next((str(row[k]) for k in OUTPUT_KEYS if row.get(k) is not None), answer)
+    return Exchange(input=text, output=output, time=_number(row.get("time")), latency_ms=_number(row.get("latency_ms")),
+                    tokens=row.get("completion_tokens"), rating=row.get("rating"), messages=messages)
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def now() -> float:
+    return time.time()
