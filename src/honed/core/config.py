@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from honed.core.errors import HonedError, did_you_mean
 
 TaskKind = Literal["classification", "extraction", "generation"]
-DataFormat = Literal["auto", "chat", "sharegpt", "alpaca", "prompt_completion", "classification", "preference", "text"]
+DataFormat = Literal["auto", "chat", "sharegpt", "alpaca", "prompt_completion", "kto", "classification", "preference",
+                     "text"]
 MethodKind = Literal["full", "lora", "dora", "qlora", "ia3", "prefix", "prompt"]
 METRICS_BY_TASK = {
     "classification": ("accuracy", "f1_macro", "f1_micro", "precision_macro", "recall_macro"),

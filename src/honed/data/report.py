@@ -20,7 +20,7 @@ def build_audit(cfg, data, info) -> dict:
         "dataset_hash": data.dataset_hash, "project": cfg.project,
         "steps": info.steps + [{"step": f"split_{n}", "rows": len(v)} for n, v in data.splits.items()],
         "splits": {n: len(v) for n, v in data.splits.items()},
-        "drops_by_reason": dict(Counter(d["reason"].split(":")[0] for d in data.dropped).most_common()),
+        "drops_by_reason": dict(Counter(d["code"] for d in data.dropped).most_common()),
         "drops_by_step": dict(Counter(d["step"] for d in data.dropped).most_common()),
         "duplicates": info.duplicates, "pii": dict(info.pii.most_common()), "contamination": info.contamination,
         "labels": _label_balance(data.splits), "length_unit": unit, "tokens": tokens,

@@ -15,6 +15,7 @@ from pathlib import Path
 from honed.core.config import Config
 from honed.core.errors import HonedError
 from honed.core.progress import console
+from honed.core.records import as_record
 from honed.core.rundir import RunDir
 
 PREFERENCE_OBJECTIVES = ("dpo", "orpo", "kto")
@@ -45,19 +46,26 @@ class TrainResult:
                 "seconds": self.seconds, "skipped_too_long": self.skipped_too_long}
 
 
-def resolve_objective(cfg: Config, records: list[dict]) -> str:
-    """`train.objective`, or for `auto` what the records are: preference pairs → dpo, raw text → pretrain, else sft."""
+# Which record kinds each objective trains on (KTO learns from unpaired examples or from pairs split in two).
+OBJECTIVE_KINDS = {"sft": {"conversation"}, "pretrain": {"text"}, "dpo": {"preference"}, "orpo": {"preference"},
+                   "kto": {"kto", "preference"}}
+AUTO_OBJECTIVE = {"preference": "dpo", "kto": "kto", "text": "pretrain", "conversation": "sft"}
+
+
+def resolve_objective(cfg: Config, records: list) -> str:
+    """`train.objective`, or for `auto` what the records are (pairs → dpo, KTO examples → kto, text → pretrain,
+    conversations → sft). Records the objective cannot train on are an error, never silently skipped — above all,
+    KTO rows (whose label may say "undesirable") are never trained as SFT targets."""
     wanted = cfg.train.objective
-    shapes = {"preference" if "chosen" in r else "text" if "text" in r and "messages" not in r else "chat"
-              for r in records}
+    kinds = {as_record(r).kind for r in records}
     if wanted == "auto":
-        wanted = "dpo" if shapes == {"preference"} else "pretrain" if shapes == {"text"} else "sft"
-    needs = {"sft": "chat", "pretrain": "text", "dpo": "preference", "orpo": "preference", "kto": "preference"}[wanted]
-    if records and needs not in shapes:
-        raise HonedError(f"`train.objective: {wanted}` needs {needs} records, but the data holds "
-                         f"{', '.join(sorted(shapes))} records",
-                         "set `train.objective` to match the data (or `auto`), or point `data.train` at "
-                         f"{needs} data")
+        wanted = AUTO_OBJECTIVE[next(iter(kinds))] if len(kinds) == 1 else "sft"
+    stray = kinds - OBJECTIVE_KINDS[wanted]
+    if records and stray:
+        needs = " or ".join(sorted(OBJECTIVE_KINDS[wanted]))
+        raise HonedError(f"`train.objective: {wanted}` trains on {needs} records, but the data also holds "
+                         f"{', '.join(sorted(stray))} records",
+                         "set `train.objective` to match the data (or `auto`), or split the data by kind")
     return wanted
 
 
