@@ -44,13 +44,14 @@ def assistant_spans(tokenizer, messages: list[dict], tools: list[dict] | None = 
     Raises TemplateError when the template does not render the conversation prefix by prefix.
     """
     plain = template_messages(tokenizer, messages, tools)
+    shift = len(plain) - len(messages)  # a system turn added to carry the tool specifications
     text = _apply(tokenizer, plain, tools)
     spans = []
     for index, message in enumerate(messages):
         if message["role"] != "assistant" or message.get("weight", 1) == 0:
             continue
-        start = len(_apply(tokenizer, plain[:index], tools, add_generation_prompt=True))
-        upto = _apply(tokenizer, plain[: index + 1], tools)
+        start = len(_apply(tokenizer, plain[:index + shift], tools, add_generation_prompt=True))
+        upto = _apply(tokenizer, plain[: index + shift + 1], tools)
         if not text.startswith(upto) or not upto.startswith(text[:start]):
             raise TemplateError("the chat template does not render conversations prefix by prefix, so the "
                                 "assistant turns cannot be located", "use a model whose chat template renders "

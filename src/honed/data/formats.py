@@ -172,11 +172,12 @@ def convert(row: object, shape: str = "auto", *, instruction: str = "", text_col
         raise row
     if not isinstance(row, dict):
         raise RowError("not_object", f"expected a JSON object, got {type(row).__name__}")
-    if shape == "auto":
-        shape = detect_shape(row, text_column, label_column)
-    if labelled and shape == "text" and label_column not in row:
+    if labelled and text_column in row and label_column not in row and not _candidate_shapes(
+            set(row) - {text_column, "text"}, row, text_column, label_column):
         raise RowError("missing_label", f"no `{label_column}` column: a classification row needs its label "
                        f"(set data.label_column / --label-column if it has another name)")
+    if shape == "auto":
+        shape = detect_shape(row, text_column, label_column)
     converter = _CONVERTERS.get(shape)
     if converter is None:
         raise RowError("unknown_shape", f"unknown format `{shape}`; use one of {', '.join(SHAPES)}")
