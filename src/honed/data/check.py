@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from honed.core.records import Conversation, KTOExample, PreferencePair, as_record
-from honed.data.formats import RowError, content_key, convert, detect_shape, iter_rows
+from honed.data.formats import MISSING_LABEL, RowError, content_key, convert, detect_shape, iter_rows, unlabelled_text
 
 MIN_ROWS_ERROR, MIN_ROWS_WARNING = 10, 100
 WARNING_CODES = {"no_user_message", "identical_pair", "unused_key"}
@@ -28,7 +28,7 @@ def check_file(path: Path, fmt: str = "auto", cfg=None, tokenizer=None, throughp
     kwargs = {"instruction": cfg.data.instruction if cfg else "",
               "text_column": text_column or (cfg.data.text_column if cfg else "text"),
               "label_column": label_column or (cfg.data.label_column if cfg else "label"),
-              "labelled": bool(label_column) or bool(cfg and cfg.objective.task == "classification")}
+              "labelled": bool(label_column) or bool(cfg and (cfg.objective.labels or cfg.data.format == "classification"))}
     errors, warnings, records, lines, shapes, rows = [], [], [], [], Counter(), 0
     for line, row in iter_rows(path):
         rows += 1
@@ -43,6 +43,7 @@ def check_file(path: Path, fmt: str = "auto", cfg=None, tokenizer=None, throughp
         warnings += [{"line": line, **p} for p in problems if p["code"] in WARNING_CODES]
         records.append(record)
         lines.append(line)
+    records, lines = _without_unlabelled(records, lines, errors)
     duplicates = _duplicates(records, lines, cfg.data.dedup_threshold if cfg else 0.8)
     warnings += duplicates + _dataset_warnings(records, shapes)
     errors += _dataset_errors(rows, records, duplicates)
@@ -56,6 +57,12 @@ def check_file(path: Path, fmt: str = "auto", cfg=None, tokenizer=None, throughp
     result["warnings"] = sorted(warnings, key=lambda w: w["line"])
     result["groups"] = group_problems(result["errors"]) + group_problems(result["warnings"])
     return result
+
+
+def _without_unlabelled(records: list, lines: list[int], errors: list[dict]) -> tuple[list, list[int]]:
+    missing = set(unlabelled_text(records))
+    errors += [{"line": lines[i], "code": "missing_label", "message": MISSING_LABEL} for i in sorted(missing)]
+    return [r for i, r in enumerate(records) if i not in missing], [n for i, n in enumerate(lines) if i not in missing]
 
 
 def _format_name(shapes: Counter, fmt: str) -> str:

@@ -199,6 +199,18 @@ def to_record(row: object, shape: str = "auto", **kwargs) -> dict:
     return convert(row, shape, **kwargs)[0].to_dict()
 
 
+def unlabelled_text(records: list) -> list[int]:
+    """Indexes of text rows in a file that also holds labelled rows: classification rows that lost their label
+    column, not pretraining text (they would otherwise land silently in every split)."""
+    typed = [as_record(r) for r in records]
+    if not any(isinstance(r, Conversation) and r.label is not None for r in typed):
+        return []
+    return [i for i, r in enumerate(typed) if isinstance(r, Text)]
+
+
+MISSING_LABEL = "a text row in a file of labelled rows has no label column (set data.label_column / --label-column)"
+
+
 # --- messages ---------------------------------------------------------------------------------------------------
 
 ROLES = ("system", "developer", "user", "assistant", "tool")

@@ -17,7 +17,15 @@ from honed.core.errors import HonedError
 from honed.core.prepared import SPLITS, PreparedData
 from honed.core.records import Drop, class_label
 from honed.data.check import WARNING_CODES, record_problems
-from honed.data.formats import RowError, content_key, iter_rows, map_record_text, to_record
+from honed.data.formats import (
+    MISSING_LABEL,
+    RowError,
+    content_key,
+    iter_rows,
+    map_record_text,
+    to_record,
+    unlabelled_text,
+)
 from honed.data.split import split_records
 
 MIN_ROWS = 10
@@ -41,17 +49,28 @@ def load_records(cfg: Config, files: list[str] | None = None) -> tuple[list[dict
     records, dropped = [], []
     for name in files:
         path = cfg.resolve(name)
-        for line, row in iter_rows(path):
-            try:
-                record = to_record(row, cfg.data.format, instruction=cfg.data.instruction,
-                                   text_column=cfg.data.text_column, label_column=cfg.data.label_column,
-                                   labelled=cfg.objective.task == "classification")
-            except RowError as exc:
-                dropped.append(_drop(row, exc.code, str(exc), "read", path, line))
-                continue
-            record["meta"] = {**record.get("meta", {}), "source": str(path), "line": line}
-            records.append(record)
+        kept, lost = _read_file(cfg, path)
+        records += kept
+        dropped += lost
     return records, dropped
+
+
+def _read_file(cfg: Config, path: Path) -> tuple[list[dict], list[dict]]:
+    """One file's records (each with meta.source/line) and its unreadable rows, each with its reason."""
+    records, dropped = [], []
+    labelled = bool(cfg.objective.labels) or cfg.data.format == "classification"
+    for line, row in iter_rows(path):
+        try:
+            record = to_record(row, cfg.data.format, instruction=cfg.data.instruction, labelled=labelled,
+                               text_column=cfg.data.text_column, label_column=cfg.data.label_column)
+        except RowError as exc:
+            dropped.append(_drop(row, exc.code, str(exc), "read", path, line))
+            continue
+        record["meta"] = {**record.get("meta", {}), "source": str(path), "line": line}
+        records.append(record)
+    missing = set(unlabelled_text(records))
+    dropped += [_drop(records[i], "missing_label", MISSING_LABEL, "read") for i in sorted(missing)]
+    return [r for i, r in enumerate(records) if i not in missing], dropped
 
 
 def validate_records(records: list[dict]) -> tuple[list[dict], list[dict]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+from honed.core.records import class_label
 from honed.data.audit import bias_audit, diversity, write_audit
 from honed.data.formats import record_texts
 
@@ -58,10 +59,9 @@ def _lengths(cfg, splits: dict, rng: random.Random) -> tuple[dict, str, dict]:
 def _label_balance(splits: dict) -> dict:
     labels: dict[str, dict[str, int]] = {}
     for name, rows in splits.items():
-        for r in rows:
-            if "label" in r:
-                labels.setdefault(r["label"], {}).setdefault(name, 0)
-                labels[r["label"]][name] += 1
+        for label in filter(None, map(class_label, rows)):
+            labels.setdefault(label, {}).setdefault(name, 0)
+            labels[label][name] += 1
     return dict(sorted(labels.items()))
 
 

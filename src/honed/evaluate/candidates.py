@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from honed.core.chat import render_prompt
 from honed.core.config import Config
+from honed.core.errors import HonedError
+from honed.core.records import Conversation, as_record, class_label
 from honed.evaluate.generate import generate_all, score_labels
 from honed.evaluate.metrics import parse_label, task_metrics
 
@@ -38,19 +40,28 @@ class CandidateResult:
     notes: list[str] = field(default_factory=list)
 
 
-def prompt_of(record: dict) -> list[dict]:
+def prompt_of(record) -> list[dict]:
     """The conversation up to (not including) the final assistant answer."""
-    messages = record["messages"]
+    messages = _conversation(record).messages
     last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
     return messages[:last]
 
 
-def reference_of(record: dict) -> str:
-    return record.get("label") or prompt_answer(record)
+def reference_of(record) -> str:
+    conversation = _conversation(record)
+    return conversation.label or prompt_answer(conversation)
 
 
-def prompt_answer(record: dict) -> str:
-    return [m for m in record["messages"] if m["role"] == "assistant"][-1]["content"]
+def prompt_answer(record) -> str:
+    return [m for m in _conversation(record).messages if m["role"] == "assistant"][-1]["content"]
+
+
+def _conversation(record) -> Conversation:
+    typed = as_record(record)
+    if not isinstance(typed, Conversation):
+        raise HonedError(f"a {typed.kind} record has no prompt and answer to generate from",
+                         "preference, KTO and text data are evaluated by likelihood (honed.evaluate.likelihood)")
+    return typed
 
 
 def pick_demonstrations(train: list[dict], k: int, seed: int) -> list[dict]:
@@ -58,7 +69,7 @@ def pick_demonstrations(train: list[dict], k: int, seed: int) -> list[dict]:
     rng = random.Random(seed)
     by_label: dict[str, list[dict]] = {}
     for record in train:
-        by_label.setdefault(str(record.get("label", "")), []).append(record)
+        by_label.setdefault(str(class_label(record) or ""), []).append(record)
     for bucket in by_label.values():
         rng.shuffle(bucket)
     labels = sorted(by_label)

@@ -26,6 +26,11 @@ def text_perplexity(model, tokenizer, texts: list[str], batch_size: int = 8, max
     return _perplexity(model, tokenizer, [(bos, t) for t in texts], batch_size, max_length)
 
 
+def text_nll(model, tokenizer, text: str, max_length: int = 512) -> tuple[float, int]:
+    """(summed negative log-likelihood, scored tokens) of one plain text, from its first token."""
+    return _batch_nll(model, tokenizer, [(tokenizer.bos_token or "", text)], max_length)
+
+
 def _perplexity(model, tokenizer, pairs: list[tuple[str, str]], batch_size: int, max_length: int) -> float | None:
     total, count = 0.0, 0
     for start in range(0, len(pairs), batch_size):

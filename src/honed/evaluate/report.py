@@ -38,6 +38,15 @@ def save_report(report: dict, out_dir: Path) -> Path:
     return json_path
 
 
+def save_predictions(rows: list[dict], out_dir: Path) -> Path:
+    """predictions.jsonl beside the report: every test prediction (or score) of every candidate."""
+    from honed.core.prepared import write_jsonl
+
+    path = out_dir / "predictions.jsonl"
+    write_jsonl(path, rows)
+    return path
+
+
 def summary_table(report: dict) -> Table:
     metric = report["primary_metric"]
     table = Table(title=f"{report.get('project', '')}: {metric} on {report.get('n_test', '?')} test examples")
