@@ -178,7 +178,10 @@ def evaluate_trained_run(cfg: Config, run_path: Path, output: Path | None) -> Pa
     data = PreparedData.load(find_prepared(run_path))
     run = RunDir.open(run_path)
     clock = Clock()
+    from honed.models.templates import apply_chat_template_setting
+
     model, tokenizer = load_with_status(cfg.model.base, cfg.model.dtype, seed=cfg.train.seed)
+    apply_chat_template_setting(model, tokenizer, cfg.model.chat_template, cfg.root)
     clock.lap("load_model_s")
     baselines = evaluate_base(cfg, data, model, tokenizer)
     clock.lap("baselines_s")

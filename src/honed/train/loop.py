@@ -161,6 +161,34 @@ def truncate_metrics(file: Path, step: int) -> None:
     file.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
 
+def save_model(model, tokenizer, adapter_dir: Path, base: str) -> None:
+    """Save the adapter (or full model) and tokenizer, naming the base by its public id, not a local cache path.
+
+    Embeddings resized for a chat template's new tokens are saved with the adapter; otherwise they are not (and
+    PEFT is told so explicitly, instead of asking the hub whether the vocabulary changed).
+    """
+    from honed.models.load import provenance
+
+    origin = provenance(base)
+    if hasattr(model, "peft_config"):
+        for config in model.peft_config.values():
+            config.base_model_name_or_path = origin["id"]
+        model.get_base_model().config._name_or_path = origin["id"]  # PEFT's model card reads it
+        model.save_pretrained(adapter_dir, save_embedding_layers=bool(getattr(model, "honed_new_token_ids", None)))
+        if origin["note"]:
+            _note_in_card(adapter_dir / "README.md", origin["note"])
+    else:
+        model.config._name_or_path = origin["id"]
+        model.save_pretrained(adapter_dir)
+    tokenizer.name_or_path = origin["id"]
+    tokenizer.save_pretrained(adapter_dir)
+
+
+def _note_in_card(card: Path, note: str) -> None:
+    text = card.read_text(encoding="utf-8") if card.is_file() else ""
+    card.write_text(text + f"\n## Base model\n\n{note}.\n", encoding="utf-8")
+
+
 def latest_checkpoint(run_path: Path) -> Path | None:
     """The newest `checkpoint-N` under a run directory (the one --resume continues from)."""
     found = [p for p in (run_path / "checkpoints").glob("checkpoint-*") if p.name.split("-")[-1].isdigit()
@@ -188,8 +216,7 @@ def run_trainer(trainer, cfg: Config, run: RunDir, tokenizer, objective: str, *,
     seconds = time.perf_counter() - started
     adapter_dir = run.path / "adapter"
     if trainer.is_world_process_zero():
-        trainer.model.save_pretrained(adapter_dir)
-        tokenizer.save_pretrained(adapter_dir)
+        save_model(trainer.model, tokenizer, adapter_dir, cfg.model.base)
     state, history = trainer.state, trainer.state.log_history
     watch = next((c for c in trainer.callback_handler.callbacks if isinstance(c, OverfitCallback)), None)
     early = bool(cfg.train.early_stopping_patience) and state.global_step < state.max_steps
