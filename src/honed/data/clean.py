@@ -71,12 +71,6 @@ def remove_html(text: str) -> str:
     return text
 
 
-def clean_record(record: dict, options: CleanOptions) -> tuple[dict, str | None]:
-    """The normalised record and, if it should be dropped, the reason (`code: detail`)."""
-    record = map_record_text(record, lambda t: normalise_text(t, options.strip_html))
-    return record, drop_reason(record, options)
-
-
 def drop_reason(record: dict, options: CleanOptions, patterns: list[re.Pattern] | None = None) -> str | None:
     texts = record_texts(record)
     size = sum(len(t) for t in texts)

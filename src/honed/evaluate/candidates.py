@@ -134,8 +134,8 @@ def evaluate_candidate(name: str, model, tokenizer, prompts: list[list[dict]], r
         ppl = answer_perplexity(model, tokenizer, prompts, references, batch_size=ev.batch_size)
         if ppl is not None:
             result.metrics["perplexity"] = ppl
-    if cfg.objective.task == "generation" and ev.bertscore:
-        _add_bertscore(result)
+    if cfg.objective.task == "generation" and ev.embedding_similarity:
+        _add_embedding_similarity(result)
     return result
 
 
@@ -150,15 +150,15 @@ def score_candidate(name: str, cfg: Config, references: list[str], labels: list[
                            references=list(references), predictions_by_decoding=predictions)
 
 
-def _add_bertscore(result: CandidateResult) -> None:
-    from honed.evaluate.bertscore import bertscore_f1
+def _add_embedding_similarity(result: CandidateResult) -> None:
+    from honed.evaluate.similarity import embedding_similarity
 
-    score, note = bertscore_f1(result.references, result.outputs)
+    score, note = embedding_similarity(result.references, result.outputs)
     if score is None:
         result.notes.append(note)
     else:
-        result.metrics["bertscore_f1"] = score
-        result.per_decoding[result.decoding]["bertscore_f1"] = score
+        result.metrics["embedding_similarity"] = score
+        result.per_decoding[result.decoding]["embedding_similarity"] = score
 
 
 def few_shot_prompts(prompts: list[list[dict]], train: list[dict], cfg: Config) -> list[list[dict]]:

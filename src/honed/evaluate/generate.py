@@ -8,16 +8,8 @@ the labels and only the label tokens are scored, so a small model is not penalis
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from honed.core.chat import render_prompt
 from honed.core.progress import make_progress
-
-
-@dataclass
-class Prediction:
-    output: str
-    decoding: str  # "greedy" or "label_scoring"
 
 
 def generate_batch(model, tokenizer, prompts: list[str], max_new_tokens: int) -> list[str]:

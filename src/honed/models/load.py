@@ -135,7 +135,7 @@ def load_model(reference: str, dtype: str = "auto", seed: int = 0):
             model = AutoModelForCausalLM.from_pretrained(cached, dtype=torch.float32)
         else:
             model = _from_pretrained(AutoModelForCausalLM, source, dtype=torch.float32)
-    wanted = _torch_dtype(dtype)
+    wanted = _torch_dtype(dtype) if dtype != "auto" else auto_dtype(source, cached_dir=_cached_dir(source, "model"))
     if wanted is not None and wanted != torch.float32:
         model = model.to(wanted)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
@@ -212,6 +212,38 @@ def _save_atomically(obj, target: Path) -> None:
         tmp.rename(target)
     except OSError:  # another process won the race; its copy is as good as ours
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def auto_dtype(source: ModelSource, cached_dir: Path | None = None):
+    """`dtype: auto`: the dtype the checkpoint was saved in (config.json's `dtype`/`torch_dtype`), except bf16/fp16
+    on a CPU without fast bf16 matmul, which runs in float32 (and says so). GGUF weights are de-quantised to float32."""
+    import json
+
+    import torch
+
+    folder = cached_dir if cached_dir is not None else Path(source.location)
+    config = folder / "config.json"
+    if source.kind in ("tiny", "hub", "builtin-gguf", "gguf") or not config.is_file():
+        return None  # built in float32, de-quantised to float32, or not known before loading: keep float32
+    data = json.loads(config.read_text(encoding="utf-8"))
+    name = data.get("dtype") or data.get("torch_dtype")
+    saved = _torch_dtype(name) if name in ("float32", "bfloat16", "float16") else None
+    if saved in (torch.bfloat16, torch.float16) and not torch.cuda.is_available() and not cpu_supports_bf16():
+        from honed.core.progress import console
+
+        console.print(f"model.dtype auto: the checkpoint is {name}, but this CPU has no fast bf16 matmul "
+                      "(AVX512-BF16/AMX): using float32")
+        return None
+    return saved
+
+
+def cpu_supports_bf16() -> bool:
+    """bf16 pays on CPUs with native bf16 matmul (AVX512-BF16 or AMX): ~1.4x per LoRA step here."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def _torch_dtype(name: str):

@@ -16,6 +16,7 @@ from honed.core.config import Config
 from honed.core.errors import HonedError
 from honed.core.progress import console
 from honed.core.records import as_record
+from honed.models.load import cpu_supports_bf16
 from honed.core.rundir import RunDir
 
 PREFERENCE_OBJECTIVES = ("dpo", "orpo", "kto")
@@ -93,15 +94,6 @@ def precision_flags(choice: str) -> dict:
         raise HonedError("`train.precision: bf16` on CPU needs AVX512-BF16 or AMX (this CPU has neither)",
                          "use `train.precision=auto` (float32 on CPU)")
     return {"bf16": choice == "bf16", "fp16": choice == "fp16"}
-
-
-def cpu_supports_bf16() -> bool:
-    """bf16 autocast pays on CPUs with native bf16 matmul (AVX512-BF16 or AMX): ~1.4x per LoRA step here."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def checkpoint_plan(cfg: Config, has_eval: bool) -> dict:
