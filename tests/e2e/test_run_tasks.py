@@ -42,6 +42,11 @@ def test_run_on_preference_pairs_reports_accuracy_and_reward_margins(tmp_path):
     assert lo <= tuned["preference_accuracy"] <= hi
     assert "preference_accuracy" in report["comparisons"]["fine_tuned_vs_base"]
     assert report["training"]["train_loss"]
+    # `honed eval` on the finished run takes the same path (no `prompt_of()` KeyError)
+    assert main(["eval", str(tmp_path / "honed.yaml"), "--run", str(tmp_path / "out" / "run"),
+                 "--output", str(tmp_path / "again")]) == 0
+    again = json.loads((tmp_path / "again" / "report.json").read_text())
+    assert again["candidates"]["fine_tuned"]["preference_accuracy"] == tuned["preference_accuracy"]
 
 
 def test_run_on_text_reports_perplexity_before_and_after(tmp_path):
@@ -59,3 +64,5 @@ def test_run_on_kto_reports_the_likelihood_gap(tmp_path):
     report = _project(tmp_path, "kto", rows)
     assert report["task"] == "kto" and report["primary_metric"] == "likelihood_gap"
     assert {"desirable_logprob", "undesirable_logprob"} <= set(report["candidates"]["fine_tuned"])
+    meta = json.loads((tmp_path / "out" / "run" / "meta.json").read_text())
+    assert meta["objective"] == "kto"  # trained with TRL's KTO objective, never as SFT
