@@ -33,8 +33,10 @@ def run_check(args) -> int:
     tokenizer = None
     if cfg is not None:
         from honed.models.load import load_tokenizer
+        from honed.models.templates import apply_chat_template_setting
 
         tokenizer = load_tokenizer(cfg.model.base)
+        apply_chat_template_setting(None, tokenizer, cfg.model.chat_template, cfg.root)
     result = check_file(Path(args.file), fmt=args.format, cfg=cfg, tokenizer=tokenizer, throughput=args.throughput,
                         text_column=args.text_column, label_column=args.label_column)
     if args.json:

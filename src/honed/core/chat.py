@@ -37,6 +37,11 @@ def render_prompt(tokenizer, messages: list[dict], tools: list[dict] | None = No
     return _apply(tokenizer, template_messages(tokenizer, messages, tools), tools, add_generation_prompt=True)
 
 
+def render_chat(tokenizer, messages: list[dict], tools: list[dict] | None = None) -> str:
+    """The whole conversation as the template renders it for training (no generation prompt)."""
+    return _apply(tokenizer, template_messages(tokenizer, messages, tools), tools)
+
+
 def assistant_spans(tokenizer, messages: list[dict], tools: list[dict] | None = None
                     ) -> tuple[str, list[tuple[int, int]]]:
     """Full rendered text and the (start, end) character spans of trained assistant turns.

@@ -40,8 +40,10 @@ def _lengths(cfg, splits: dict, rng: random.Random) -> tuple[dict, str, dict]:
         return chars, "characters", {"skipped": "data.audit_tokens is false"}
     try:
         from honed.models.load import load_tokenizer
+        from honed.models.templates import apply_chat_template_setting
 
         tokenizer = load_tokenizer(cfg.model.base)
+        apply_chat_template_setting(None, tokenizer, cfg.model.chat_template, cfg.root)
     except Exception as exc:  # offline hub id, missing files: the audit still works, in characters
         return chars, "characters", {"skipped": f"tokenizer of `{cfg.model.base}` unavailable: {exc}"[:300]}
     from honed.data.tokens import summarise, token_lengths

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from honed.core.chat import render_prompt
+from honed.core.chat import render_chat, render_prompt
 
 
 def answer_perplexity(model, tokenizer, conversations: list[list[dict]], answers: list[str],
@@ -12,8 +12,7 @@ def answer_perplexity(model, tokenizer, conversations: list[list[dict]], answers
     pairs = []
     for conversation, answer in zip(conversations, answers):
         prompt = render_prompt(tokenizer, conversation)
-        full = tokenizer.apply_chat_template([*conversation, {"role": "assistant", "content": answer}],
-                                             tokenize=False)
+        full = render_chat(tokenizer, [*conversation, {"role": "assistant", "content": answer}])
         if not full.startswith(prompt):  # a template that rewrites earlier turns: score the whole answer turn
             full = prompt + answer
         pairs.append((prompt, full[len(prompt):]))

@@ -43,7 +43,7 @@ def resolve_template(setting: str, root: Path | None = None) -> tuple[str, str |
 def apply_chat_template_setting(model, tokenizer, setting: str | None, root: Path | None = None) -> list[int]:
     """Give `tokenizer` the configured template (or ChatML when it has none); returns the ids of added tokens.
 
-    A tokenizer that has a template and no setting is left alone.
+    A tokenizer that has a template and no setting is left alone. `model` may be None (token statistics only).
     """
     if not setting and tokenizer.chat_template:
         return []
@@ -52,6 +52,9 @@ def apply_chat_template_setting(model, tokenizer, setting: str | None, root: Pat
     added = [t for t in SPECIAL_TOKENS.get(name or "", []) if t not in tokenizer.get_vocab()]
     if added:
         tokenizer.add_special_tokens({"additional_special_tokens": added})
+    if model is None:
+        return tokenizer.convert_tokens_to_ids(added)
+    if added:
         model.resize_token_embeddings(len(tokenizer))
     if name in END_OF_TURN:  # generation stops at the end of the assistant's turn
         end = tokenizer.convert_tokens_to_ids(END_OF_TURN[name])

@@ -91,10 +91,10 @@ def answer_logprobs(model, tokenizer, prompt: list[dict], answer: list[dict]) ->
     """(sum of log-probabilities, number of tokens) of `answer` after the rendered `prompt`."""
     import torch
 
-    from honed.core.chat import TemplateError, render_prompt
+    from honed.core.chat import TemplateError, render_chat, render_prompt
 
     head = render_prompt(tokenizer, prompt)
-    full = tokenizer.apply_chat_template(_plain(prompt + answer), tokenize=False)
+    full = render_chat(tokenizer, prompt + answer)
     if not full.startswith(head):
         raise TemplateError("the chat template does not render the prompt as a prefix of the answered conversation",
                             "use a model whose chat template renders conversations prefix by prefix")
