@@ -117,7 +117,7 @@ SHAPE_KEYS = {
     "sharegpt": {"conversations", "system", "tools"},
     "alpaca": {"instruction", "input", "output", "system", "history"},
     "prompt_completion": {"prompt", "completion"},
-    "kto": {"prompt", "completion", "label"},
+    "kto": {"prompt", "completion", "label", "kind", "meta"},
     "preference": {"prompt", "chosen", "rejected", "kind", "meta"},
     "openai_preference": {"input", "preferred_output", "non_preferred_output"},
     "text": {"text", "kind", "meta"},
