@@ -169,7 +169,7 @@ def _metric_bars(report: dict):
             [max(0.0, cis.get(n, {}).get(metric, [v, v])[1] - v) for n, v in zip(names, values)]]
     ax.bar(names, values, color=["#999"] * (len(names) - 1) + ["#2a7"], yerr=errs, capsize=4)
     ax.axhline(report["objective"]["target"], color="#b00", linestyle="--", label="target")
-    ax.set_ylim(0, 1)
+    ax.set_ylim(min([0.0, *values]), max([1.0, *values]) * 1.05)  # perplexity and log-probabilities leave [0, 1]
     ax.set_ylabel(metric)
     ax.legend()
     return fig
