@@ -152,24 +152,35 @@ def sweep_run(cfg: Config, output: Path, trials: int) -> dict:
 
 
 def evaluate_base(cfg: Config, data: PreparedData, model, tokenizer) -> dict:
-    """The prompt baselines on the (sampled) test split, with the base model."""
+    """The base model's figures on the (sampled) test split: the prompt baselines for conversations, log-likelihood
+    scores for preference, KTO and text data."""
+    test = sample_test(data, cfg)
+    if scored_by_likelihood(test):
+        from honed.evaluate.likelihood import score_model
+
+        return {"base": score_model("base", model, tokenizer, test, cfg.model.max_length)}
     from honed.evaluate.suite import evaluate_baselines
 
-    return evaluate_baselines(cfg, data, sample_test(data, cfg), model, tokenizer)
+    return evaluate_baselines(cfg, data, test, model, tokenizer)
+
+
+def scored_by_likelihood(test: list[dict]) -> bool:
+    """Preference pairs, KTO examples and raw text are not answered by generation: they are scored by likelihood."""
+    from honed.core.records import as_record
+
+    return bool(test) and any(as_record(r).kind != "conversation" for r in test)
 
 
 def evaluate_run(cfg: Config, data: PreparedData, run: RunDir, tuned, tokenizer, baselines: dict, output: Path,
                  clock: Clock) -> Path:
-    """Evaluate the trained model beside `baselines`, write report.json/html, record it; returns report.json."""
-    from honed.evaluate.assemble import build_report
-    from honed.evaluate.report import save_report
-    from honed.evaluate.suite import evaluate_fine_tuned
+    """Evaluate the trained model beside `baselines`, write report.json/html and predictions.jsonl, record it;
+    returns report.json."""
+    from honed.evaluate.report import save_predictions, save_report
 
     test = sample_test(data, cfg)
-    results = {**baselines, "fine_tuned": evaluate_fine_tuned(cfg, data, test, tuned, tokenizer)}
-    clock.lap("eval_fine_tuned_s")
-    report = build_report(cfg, data, test, results, run.meta.get("training", {}), clock.timings)
+    report, predictions = _fine_tuned_report(cfg, data, test, tuned, tokenizer, baselines, run, clock)
     path = save_report(report, output)
+    save_predictions(predictions, output)
     run.meta.setdefault("reports", []).append({"path": str(path.resolve()), "objective": report["objective"]})
     run.write_meta()
     if run.is_main:
@@ -179,6 +190,22 @@ def evaluate_run(cfg: Config, data: PreparedData, run: RunDir, tuned, tokenizer,
         run.store.attach_version_report(run.run_id, str(path.resolve()), report_metrics(report))
     run.close()
     return path
+
+
+def _fine_tuned_report(cfg, data, test, tuned, tokenizer, baselines, run, clock) -> tuple[dict, list[dict]]:
+    training = run.meta.get("training", {})
+    if scored_by_likelihood(test):
+        from honed.evaluate.likelihood import build_likelihood_report, prediction_rows, score_model
+
+        scores = {**baselines, "fine_tuned": score_model("fine_tuned", tuned, tokenizer, test, cfg.model.max_length)}
+        clock.lap("eval_fine_tuned_s")
+        return build_likelihood_report(cfg, data, test, scores, training, clock.timings), prediction_rows(test, scores)
+    from honed.evaluate.assemble import build_report, prediction_rows
+    from honed.evaluate.suite import evaluate_fine_tuned
+
+    results = {**baselines, "fine_tuned": evaluate_fine_tuned(cfg, data, test, tuned, tokenizer)}
+    clock.lap("eval_fine_tuned_s")
+    return build_report(cfg, data, test, results, training, clock.timings), prediction_rows(test, results)
 
 
 def evaluate_trained_run(cfg: Config, run_path: Path, output: Path | None) -> Path:
@@ -194,7 +221,10 @@ def evaluate_trained_run(cfg: Config, run_path: Path, output: Path | None) -> Pa
     data = PreparedData.load(find_prepared(run_path))
     run = RunDir.open(run_path)
     clock = Clock()
+    from honed.models.templates import apply_chat_template_setting
+
     model, tokenizer = load_with_status(cfg.model.base, cfg.model.dtype, seed=cfg.train.seed)
+    apply_chat_template_setting(model, tokenizer, cfg.model.chat_template, cfg.root)
     clock.lap("load_model_s")
     baselines = evaluate_base(cfg, data, model, tokenizer)
     clock.lap("baselines_s")

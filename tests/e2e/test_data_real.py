@@ -67,7 +67,8 @@ def test_hh_rlhf_preference_pairs(tmp_path):
     data = _prepare(tmp_path, {"train": [str(path)]})
     assert _rows_in(data) == 2312
     record = data.splits["train"][0]
-    assert set(record) == {"prompt", "chosen", "rejected", "meta"} and record["prompt"][0]["role"] == "user"
+    assert set(record) == {"kind", "prompt", "chosen", "rejected", "meta"} and record["prompt"][0]["role"] == "user"
+    assert record["kind"] == "preference" and record["chosen"][0]["role"] == "assistant"
 
 
 @pytest.mark.slow

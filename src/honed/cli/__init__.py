@@ -14,7 +14,10 @@ VERB_GROUPS = ("project", "data", "train", "evaluate", "export", "models", "moni
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from honed import __version__
+
     parser = argparse.ArgumentParser(prog="honed", description="Turn a general open LLM into a measured specialist.")
+    parser.add_argument("--version", action="version", version=f"honed {__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
     for name in VERB_GROUPS:
         importlib.import_module(f"honed.cli.{name}").register(verbs)

@@ -4,11 +4,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import get_args
 
 from honed.cli.common import add_config_args
-from honed.core.config import DEFAULT_SEED, load_config
+from honed.core.config import DEFAULT_SEED, DataFormat, load_config
 from honed.core.errors import HonedError
 from honed.core.progress import console
+
+FORMATS = get_args(DataFormat)  # the values `data.format` accepts
 
 
 def run_prepare_verb(args) -> int:
@@ -30,16 +33,18 @@ def run_check(args) -> int:
     tokenizer = None
     if cfg is not None:
         from honed.models.load import load_tokenizer
+        from honed.models.templates import apply_chat_template_setting
 
         tokenizer = load_tokenizer(cfg.model.base)
-    result = check_file(Path(args.file), fmt=args.format, cfg=cfg, tokenizer=tokenizer, throughput=args.throughput)
+        apply_chat_template_setting(None, tokenizer, cfg.model.chat_template, cfg.root)
+    result = check_file(Path(args.file), fmt=args.format, cfg=cfg, tokenizer=tokenizer, throughput=args.throughput,
+                        text_column=args.text_column, label_column=args.label_column)
     if args.json:
         print(json.dumps(result, indent=2, ensure_ascii=False))
         return 1 if result["errors"] else 0
-    for e in result["errors"]:
-        console.print(f"[red]line {e['line']}[/] {e['code']}: {e['message']}", markup=True, highlight=False)
-    for w in result["warnings"]:
-        console.print(f"[yellow]line {w['line']}[/] {w['code']}: {w['message']}", highlight=False)
+    _print_grouped(result["errors"], "red")
+    _print_grouped(result["warnings"], "yellow")
+    console.print(f"format: {result['format']}", highlight=False)
     if "tokens" in result:
         t = result["tokens"]
         console.print(f"tokens per example ({t['model']}): min {t['min']} · mean {t['mean']} · p95 {t['p95']} · "
@@ -49,6 +54,19 @@ def run_check(args) -> int:
                       f" s per epoch at an assumed {t['assumed_tokens_per_second']:g} tokens/s (--throughput)")
     console.print(f"{result['rows']} rows, {len(result['errors'])} errors, {len(result['warnings'])} warnings")
     return 1 if result["errors"] else 0
+
+
+def _print_grouped(problems: list[dict], colour: str) -> None:
+    """One line per problem, or one per code when it repeats ("unknown_shape on 12 rows: lines 1–12")."""
+    from honed.data.check import describe_lines, group_problems
+
+    for group in group_problems(problems):
+        if group["count"] == 1:
+            p = next(p for p in problems if p["code"] == group["code"])
+            console.print(f"[{colour}]line {p['line']}[/] {p['code']}: {p['message']}", highlight=False)
+        else:
+            console.print(f"[{colour}]{group['code']} on {group['count']} rows[/]: lines "
+                          f"{describe_lines(group['lines'])} — e.g. {group['message']}", highlight=False)
 
 
 def run_dedup(args) -> int:
@@ -106,8 +124,10 @@ def register(verbs) -> None:
     check = actions.add_parser("check", help="validate a dataset file; exit 1 on errors")
     check.add_argument("file")
     check.add_argument("--json", action="store_true", help="print machine-readable results")
-    check.add_argument("--format", default="auto", help="override format detection (chat, sharegpt, alpaca, "
-                       "prompt_completion, classification, preference, text)")
+    check.add_argument("--format", default="auto", choices=FORMATS, help="override format detection")
+    check.add_argument("--text-column", help="classification: the column holding the text (default: text)")
+    check.add_argument("--label-column", help="classification: the column holding the label; rows without it "
+                       "are errors")
     check.add_argument("--config", help="honed.yaml for label set, columns and model (token statistics)")
     check.add_argument("--throughput", type=float, help="training tokens/s for the time estimate (default: an "
                        "assumed 2000, LoRA on a small model on CPU)")
@@ -122,7 +142,7 @@ def register(verbs) -> None:
     dedup.add_argument("--output", "-o", required=True, help="JSONL of the kept rows (unchanged)")
     dedup.add_argument("--threshold", type=float, default=0.8, help="Jaccard at which a pair collapses (0.8)")
     dedup.add_argument("--removed", help="JSONL of removed rows with reasons (default: OUT with .removed.jsonl)")
-    dedup.add_argument("--format", default="auto", help="override format detection")
+    dedup.add_argument("--format", default="auto", choices=FORMATS, help="override format detection")
     dedup.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"MinHash seed ({DEFAULT_SEED})")
     dedup.set_defaults(handler="honed.cli.data:run_dedup")
 

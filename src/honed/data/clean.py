@@ -145,12 +145,6 @@ def remove_html(text: str) -> str:
     return "".join(stripper.out)
 
 
-def clean_record(record: dict, options: CleanOptions) -> tuple[dict, str | None]:
-    """The normalised record and, if it should be dropped, the reason (`code: detail`)."""
-    record = map_record_text(record, lambda t: normalise_text(t, options.strip_html))
-    return record, drop_reason(record, options)
-
-
 def drop_reason(record: dict, options: CleanOptions, patterns: list[re.Pattern] | None = None) -> str | None:
     texts = record_texts(record)
     size = sum(len(t) for t in texts)
@@ -177,9 +171,10 @@ def clean_records(records: list[dict], options: CleanOptions,
     kept, dropped = [], []
     for record in records:
         cleaned = map_record_text(record, lambda t: normalise_text(t, options.strip_html))
-        if changes is not None and cleaned != record:
+        if changes is not None and record_texts(cleaned) != record_texts(record):
             changes["changed"] += 1
-            if options.strip_html and cleaned != map_record_text(record, lambda t: normalise_text(t, False)):
+            unstripped = map_record_text(record, lambda t: normalise_text(t, False))
+            if options.strip_html and record_texts(cleaned) != record_texts(unstripped):
                 changes["html_stripped"] += 1
         record = cleaned
         reason = drop_reason(record, options, patterns)

@@ -15,8 +15,17 @@ from pathlib import Path
 from honed.core.config import Config
 from honed.core.errors import HonedError
 from honed.core.prepared import SPLITS, PreparedData
+from honed.core.records import Drop, class_label
 from honed.data.check import WARNING_CODES, record_problems
-from honed.data.formats import RowError, content_key, iter_rows, map_record_text, to_record
+from honed.data.formats import (
+    MISSING_LABEL,
+    RowError,
+    content_key,
+    iter_rows,
+    map_record_text,
+    to_record,
+    unlabelled_text,
+)
 from honed.data.split import split_records
 
 MIN_ROWS = 10
@@ -41,16 +50,28 @@ def load_records(cfg: Config, files: list[str] | None = None) -> tuple[list[dict
     records, dropped = [], []
     for name in files:
         path = cfg.resolve(name)
-        for line, row in iter_rows(path):
-            try:
-                record = to_record(row, cfg.data.format, instruction=cfg.data.instruction,
-                                   text_column=cfg.data.text_column, label_column=cfg.data.label_column)
-            except RowError as exc:
-                dropped.append(_drop(row, f"{exc.code}: {exc}", "read", path, line))
-                continue
-            record["meta"] = {**record.get("meta", {}), "source": str(path), "line": line}
-            records.append(record)
+        kept, lost = _read_file(cfg, path)
+        records += kept
+        dropped += lost
     return records, dropped
+
+
+def _read_file(cfg: Config, path: Path) -> tuple[list[dict], list[dict]]:
+    """One file's records (each with meta.source/line) and its unreadable rows, each with its reason."""
+    records, dropped = [], []
+    labelled = bool(cfg.objective.labels) or cfg.data.format == "classification"
+    for line, row in iter_rows(path):
+        try:
+            record = to_record(row, cfg.data.format, instruction=cfg.data.instruction, labelled=labelled,
+                               text_column=cfg.data.text_column, label_column=cfg.data.label_column)
+        except RowError as exc:
+            dropped.append(_drop(row, exc.code, str(exc), "read", path, line))
+            continue
+        record["meta"] = {**record.get("meta", {}), "source": str(path), "line": line}
+        records.append(record)
+    missing = set(unlabelled_text(records))
+    dropped += [_drop(records[i], "missing_label", MISSING_LABEL, "read") for i in sorted(missing)]
+    return [r for i, r in enumerate(records) if i not in missing], dropped
 
 
 def validate_records(records: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -59,7 +80,7 @@ def validate_records(records: list[dict]) -> tuple[list[dict], list[dict]]:
     for record in records:
         problems = [p for p in record_problems(record, None) if p["code"] not in WARNING_CODES]
         if problems:
-            dropped.append(_drop(record, f"{problems[0]['code']}: {problems[0]['message']}", "validate"))
+            dropped.append(_drop(record, problems[0]["code"], problems[0]["message"], "validate"))
         else:
             kept.append(record)
     return kept, dropped
@@ -70,8 +91,10 @@ def check_labels(records: list[dict], labels: list[str], on_unknown: str = "drop
     if not labels:
         return records, []
     allowed = set(labels)
-    kept = [r for r in records if "label" not in r or r["label"] in allowed]
-    unknown = [r for r in records if "label" in r and r["label"] not in allowed]
+    # Only classification conversations carry a class label (a KTO row's boolean label is not one).
+    unknown_ids = {id(r) for r in records if class_label(r) is not None and class_label(r) not in allowed}
+    kept = [r for r in records if id(r) not in unknown_ids]
+    unknown = [r for r in records if id(r) in unknown_ids]
     if unknown and on_unknown == "error":
         found = sorted({str(r["label"]) for r in unknown})
         where = ", ".join(f"{r['meta'].get('source', '?')}:{r['meta'].get('line', '?')}" for r in unknown[:5])
@@ -80,7 +103,7 @@ def check_labels(records: list[dict], labels: list[str], on_unknown: str = "drop
             f"(first at {where})",
             "add the label(s) to `objective.labels`, fix those rows, or set `data.unknown_labels: drop` to set "
             "them aside in dropped.jsonl")
-    dropped = [_drop(r, f"label_not_in_set: {r['label']!r} is not one of the configured labels", "labels")
+    dropped = [_drop(r, "label_not_in_set", f"{r['label']!r} is not one of the configured labels", "labels")
                for r in unknown]
     return kept, dropped
 
@@ -89,7 +112,7 @@ def clean_step(records: list[dict], cfg: Config, changes: Counter | None = None)
     from honed.data.clean import CleanOptions, clean_records
 
     kept, lost = clean_records(records, CleanOptions.from_config(cfg.data), changes)
-    return kept, [_drop(r, reason, "clean") for r, reason in lost]
+    return kept, [_drop(r, *reason.partition(": ")[::2], "clean") for r, reason in lost]
 
 
 def redact_step(records: list[dict], cfg: Config, counts: Counter) -> list[dict]:
@@ -120,8 +143,8 @@ def dedup_step(records: list[dict], cfg: Config, found: dict) -> tuple[list[dict
     for dup in result.duplicates:
         kept = records[dup.of]["meta"]
         what = "exact_duplicate" if dup.kind == "exact" else "near_duplicate"
-        dropped.append(_drop(records[dup.index], f"{what}: Jaccard {dup.similarity:.2f} with {kept['source']} line "
-                                                  f"{kept['line']}", "dedup"))
+        dropped.append(_drop(records[dup.index], what, f"Jaccard {dup.similarity:.2f} with {kept['source']} line "
+                                                       f"{kept['line']}", "dedup"))
     for index, group in result.groups.items():
         records[index]["meta"]["group"] = f"near-{group}"
     found.update(exact=result.exact, near=result.near, groups=len(set(result.groups.values())),
@@ -141,8 +164,8 @@ def contamination_step(records: list[dict], references: list[dict], cfg: Config,
     dropped = []
     for index, (ref, score) in sorted(hits.items()):
         meta = references[ref]["meta"]
-        dropped.append(_drop(records[index], f"contamination: Jaccard {score:.2f} with evaluation row "
-                                             f"{meta['source']} line {meta['line']}", "contamination"))
+        dropped.append(_drop(records[index], "contamination", f"Jaccard {score:.2f} with evaluation row "
+                                                              f"{meta['source']} line {meta['line']}", "contamination"))
     found.update(checked_against=len(references), dropped=len(hits))
     return [r for i, r in enumerate(records) if i not in hits], dropped
 
@@ -185,11 +208,12 @@ def run_prepare(cfg: Config, out_dir: Path) -> PreparedData:
     if len(records) < MIN_ROWS:
         raise HonedError(f"only {len(records)} usable rows remain (need at least {MIN_ROWS})",
                          "add data, or look at the reasons in dropped rows with `honed data check FILE`",
-                         details=sorted({d['reason'].split(':')[0] for d in dropped})[:5])
+                         details=sorted({d["code"] for d in dropped})[:5])
     splits = _split(records, fixed, cfg)
     if cfg.data.redact_pii:  # rows dropped before the PII step must not leak it through dropped.jsonl
         dropped = _redact_dropped(dropped, cfg)
-    labels = cfg.objective.labels or sorted({r["label"] for part in splits.values() for r in part if "label" in r})
+    labels = cfg.objective.labels or sorted({class_label(r) for part in splits.values() for r in part
+                                             if class_label(r) is not None})
     counts = {s["step"]: s["rows"] for s in info.steps}
     return _publish(cfg, out_dir, info, splits, dropped, counts, labels)
 
@@ -224,7 +248,9 @@ def _given_splits(cfg: Config, info: Curation) -> tuple[dict[str, list[dict]], l
         if file:
             rows, lost = load_records(cfg, [file])
             rows, more = curate(rows, cfg, info, stage=name)
+            rows, twins = dedup_step(rows, cfg, {})  # a given evaluation file is de-duplicated too
             fixed[name] = rows
+            more += twins
             dropped += [{**d, "step": f"{name}-file/{d['step']}"} for d in lost + more]
     references = [r for rows in fixed.values() for r in rows]
     if cfg.data.contamination:
@@ -273,10 +299,11 @@ def _redact_dropped(dropped: list[dict], cfg: Config) -> list[dict]:
     return [{**d, "row": redact_value(d["row"], redactor, ignored)} for d in dropped]
 
 
-def _drop(row: object, reason: str, step: str, path: Path | None = None, line: int | None = None) -> dict:
+def _drop(row: object, code: str, detail: str, step: str, path: Path | None = None, line: int | None = None) -> dict:
+    """A dropped.jsonl row: Drop(code, detail, source, line) plus the step and the row itself."""
     if isinstance(row, dict) and "meta" in row:
         path, line = row["meta"].get("source"), row["meta"].get("line")
         row = {k: v for k, v in row.items() if k != "meta"}
     if isinstance(row, RowError):
         row = row.raw
-    return {"source": str(path) if path else None, "line": line, "step": step, "reason": reason, "row": row}
+    return Drop(code, detail, str(path) if path else None, line, step, row).to_dict()

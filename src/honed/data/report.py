@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+from honed.core.records import class_label
 from honed.data.audit import bias_audit, diversity, write_audit
 from honed.data.formats import record_texts
 
@@ -20,7 +21,7 @@ def build_audit(cfg, data, info) -> dict:
         "dataset_hash": data.dataset_hash, "project": cfg.project,
         "steps": info.steps + [{"step": f"split_{n}", "rows": len(v)} for n, v in data.splits.items()],
         "splits": {n: len(v) for n, v in data.splits.items()},
-        "drops_by_reason": dict(Counter(d["reason"].split(":")[0] for d in data.dropped).most_common()),
+        "drops_by_reason": dict(Counter(d["code"] for d in data.dropped).most_common()),
         "drops_by_step": dict(Counter(d["step"] for d in data.dropped).most_common()),
         "duplicates": info.duplicates, "pii": dict(info.pii.most_common()),
         "cleaning": {"changed": info.cleaning["changed"], "html_stripped": info.cleaning["html_stripped"],
@@ -41,8 +42,10 @@ def _lengths(cfg, splits: dict, rng: random.Random) -> tuple[dict, str, dict]:
         return chars, "characters", {"skipped": "data.audit_tokens is false"}
     try:
         from honed.models.load import load_tokenizer
+        from honed.models.templates import apply_chat_template_setting
 
         tokenizer = load_tokenizer(cfg.model.base)
+        apply_chat_template_setting(None, tokenizer, cfg.model.chat_template, cfg.root)
     except Exception as exc:  # offline hub id, missing files: the audit still works, in characters
         return chars, "characters", {"skipped": f"tokenizer of `{cfg.model.base}` unavailable: {exc}"[:300]}
     from honed.data.tokens import summarise, token_lengths
@@ -60,10 +63,9 @@ def _lengths(cfg, splits: dict, rng: random.Random) -> tuple[dict, str, dict]:
 def _label_balance(splits: dict) -> dict:
     labels: dict[str, dict[str, int]] = {}
     for name, rows in splits.items():
-        for r in rows:
-            if "label" in r:
-                labels.setdefault(r["label"], {}).setdefault(name, 0)
-                labels[r["label"]][name] += 1
+        for label in filter(None, map(class_label, rows)):
+            labels.setdefault(label, {}).setdefault(name, 0)
+            labels[label][name] += 1
     return dict(sorted(labels.items()))
 
 

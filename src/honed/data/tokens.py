@@ -3,32 +3,42 @@ from __future__ import annotations
 
 import math
 
+from honed.core.records import Conversation, KTOExample, PreferencePair, as_record
+
 # An assumption, not a measurement: LoRA on a ~135M model on a laptop-class CPU. `--throughput` overrides it.
 DEFAULT_TOKENS_PER_SECOND = 2000.0
 
 
-def record_tokens(tokenizer, record: dict) -> tuple[int, int]:
-    """(tokens, trained tokens) of one canonical record rendered as training renders it."""
+def record_tokens(tokenizer, record) -> tuple[int, int]:
+    """(tokens, trained tokens) of one record rendered as training renders it."""
     from honed.core.chat import render_conversation
 
-    if "messages" in record:
-        rendered = render_conversation(tokenizer, record["messages"], record.get("completion_only", False))
+    record = as_record(record)
+    if isinstance(record, Conversation):
+        rendered = render_conversation(tokenizer, record.messages, record.completion_only, tools=record.tools)
         return len(rendered.input_ids), rendered.supervised
-    if "chosen" in record:
-        longer = max(record["chosen"], record["rejected"], key=len)
-        rendered = render_conversation(tokenizer, [*record["prompt"], {"role": "assistant", "content": longer}])
+    if isinstance(record, PreferencePair | KTOExample):
+        answers = [record.chosen, record.rejected] if isinstance(record, PreferencePair) else [record.completion]
+        longer = max(answers, key=lambda a: sum(len(t) for t in _texts(a)))
+        rendered = render_conversation(tokenizer, [*record.prompt, *longer])
         return len(rendered.input_ids), rendered.supervised
-    ids = tokenizer(record.get("text", ""), add_special_tokens=False)["input_ids"]
+    ids = tokenizer(record.text, add_special_tokens=False)["input_ids"]
     return len(ids) + 1, len(ids) + 1
 
 
-def token_lengths(tokenizer, records: list[dict]) -> list[tuple[int, int]]:
+def _texts(messages: list[dict]) -> list[str]:
+    return [m.get("content") or "" for m in messages]
+
+
+def token_lengths(tokenizer, records: list) -> list[tuple[int, int]]:
+    from honed.core.chat import TemplateError
+
     out = []
     for record in records:
         try:
             out.append(record_tokens(tokenizer, record))
-        except ValueError:  # a template that cannot render this conversation: count it without masks
-            text = "\n".join(str(v) for v in record.values() if isinstance(v, str))
+        except TemplateError:  # a template that cannot render this conversation: count its text, without masks
+            text = "\n".join(as_record(record).texts)
             n = len(tokenizer(text, add_special_tokens=False)["input_ids"])
             out.append((n, n))
     return out

@@ -2,8 +2,9 @@
 
 `evaluation.api_baseline_url` (e.g. http://localhost:8000/v1) and `evaluation.api_baseline_model` add a
 candidate that sees exactly the prompts the local candidates see, decoded greedily (temperature 0). The key is
-read from the environment variable named by `evaluation.api_key_env`, never from the config file. httpx is
-imported only here (pip install httpx, or `pip install honed[serve]`).
+read from the environment variable named by `evaluation.api_key_env`, never from the config file. Requests go
+through the official `openai` client, which retries connection errors, 408/409/429 and 5xx answers with
+exponential backoff and honours `Retry-After`.
 """
 from __future__ import annotations
 
@@ -13,19 +14,20 @@ import time
 from honed.core.config import Config, check_key_env, is_private_transport, strip_userinfo
 from honed.core.errors import HonedError
 
+NO_KEY = "no-key"  # the openai client insists on a key; local servers ignore it
+
 
 class ChatClient:
-    """POST {url}/chat/completions with retries; `transport` lets tests answer without a network."""
+    """Chat completions from an OpenAI-compatible URL; `transport` (an httpx transport) lets tests answer
+    without a network."""
 
     def __init__(self, url: str, model: str, api_key_env: str = "OPENAI_API_KEY", timeout: float = 60.0,
                  transport=None, retries: int = 2):
-        try:
-            import httpx
-        except ImportError:
-            raise HonedError("an OpenAI-compatible endpoint needs httpx, which is not installed",
-                             "pip install httpx  (or pip install 'honed[serve]')") from None
-        base = strip_userinfo(url).rstrip("/")
-        self.endpoint = base if base.endswith("/chat/completions") else f"{base}/chat/completions"
+        import httpx
+        from openai import OpenAI
+
+        base = strip_userinfo(url).rstrip("/").removesuffix("/chat/completions")
+        self.endpoint = f"{base}/chat/completions"
         self.model = model
         try:
             check_key_env(api_key_env)
@@ -37,29 +39,25 @@ class ChatClient:
 
             console.print(f"[yellow]warning:[/] {self.endpoint} is neither https nor this machine: prompts"
                           f"{' and the API key' if key else ''} travel unencrypted", highlight=False)
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self.client = httpx.Client(timeout=timeout, headers=headers, transport=transport)
-        self.retries = retries
+        http_client = httpx.Client(transport=transport, timeout=timeout) if transport is not None else None
+        self.client = OpenAI(base_url=base, api_key=key or NO_KEY, timeout=timeout, max_retries=retries,
+                             http_client=http_client)
 
     def complete(self, messages: list[dict], max_tokens: int, temperature: float = 0.0) -> tuple[str, dict]:
         """(answer text, usage dict) for one conversation."""
-        import httpx
+        import openai
 
-        body = {"model": self.model, "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
-                "max_tokens": max_tokens, "temperature": temperature}
-        for attempt in range(self.retries + 1):
-            try:
-                response = self.client.post(self.endpoint, json=body)
-                response.raise_for_status()
-                data = response.json()
-                return (data["choices"][0]["message"]["content"] or "").strip(), data.get("usage") or {}
-            except (httpx.HTTPError, KeyError, IndexError, ValueError) as exc:
-                if attempt == self.retries:
-                    raise HonedError(f"the endpoint {self.endpoint} did not answer usably: {exc}",
-                                     "check the URL, the model name and the API key variable "
-                                     "(evaluation.api_key_env)") from None
-                time.sleep(0.5 * (attempt + 1))
-        raise AssertionError("unreachable")
+        try:
+            response = self.client.chat.completions.create(
+                model=self.model, messages=[{"role": m["role"], "content": m["content"]} for m in messages],
+                max_tokens=max_tokens, temperature=temperature)
+            text = (response.choices[0].message.content or "").strip()
+        except (openai.OpenAIError, IndexError, AttributeError, TypeError) as exc:
+            raise HonedError(f"the endpoint {self.endpoint} did not answer usably: {exc}",
+                             "check the URL, the model name and the API key variable "
+                             "(evaluation.api_key_env)") from None
+        usage = response.usage.model_dump() if response.usage is not None else {}
+        return text, usage
 
 
 def evaluate_api_candidate(cfg: Config, prompts: list[list[dict]], references: list[str], labels: list[str],

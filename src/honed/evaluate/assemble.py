@@ -111,6 +111,17 @@ def worst_errors(test: list[dict], results: dict, prompt_of, limit: int = 20) ->
              "predictions": {n: r.predictions[i] for n, r in results.items()}} for i in order[:limit]]
 
 
+def prediction_rows(test: list[dict], results: dict) -> list[dict]:
+    """One predictions.jsonl row per test row and candidate: input, reference, raw output, parsed prediction."""
+    rows = []
+    for name, r in results.items():
+        for i, record in enumerate(test):
+            rows.append({"index": i, "candidate": name, "input": prompt_of(record)[-1]["content"],
+                         "reference": r.references[i], "output": r.outputs[i], "prediction": r.predictions[i],
+                         "decoding": r.decoding})
+    return rows
+
+
 def _is_label(result) -> bool:
     return "confusion" in result.per_decoding.get(result.decoding, {})
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from honed.core.chat import render_prompt
 from honed.core.config import Config
+from honed.core.errors import HonedError
+from honed.core.records import Conversation, as_record, class_label
 from honed.evaluate.generate import generate_all, score_labels
 from honed.evaluate.metrics import parse_label, task_metrics
 
@@ -39,19 +41,28 @@ class CandidateResult:
     is_api: bool = False  # answered by a remote OpenAI-compatible endpoint: its hardware and weights are not ours
 
 
-def prompt_of(record: dict) -> list[dict]:
+def prompt_of(record) -> list[dict]:
     """The conversation up to (not including) the final assistant answer."""
-    messages = record["messages"]
+    messages = _conversation(record).messages
     last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
     return messages[:last]
 
 
-def reference_of(record: dict) -> str:
-    return record.get("label") or prompt_answer(record)
+def reference_of(record) -> str:
+    conversation = _conversation(record)
+    return conversation.label or prompt_answer(conversation)
 
 
-def prompt_answer(record: dict) -> str:
-    return [m for m in record["messages"] if m["role"] == "assistant"][-1]["content"]
+def prompt_answer(record) -> str:
+    return [m for m in _conversation(record).messages if m["role"] == "assistant"][-1]["content"]
+
+
+def _conversation(record) -> Conversation:
+    typed = as_record(record)
+    if not isinstance(typed, Conversation):
+        raise HonedError(f"a {typed.kind} record has no prompt and answer to generate from",
+                         "preference, KTO and text data are evaluated by likelihood (honed.evaluate.likelihood)")
+    return typed
 
 
 def pick_demonstrations(train: list[dict], k: int, seed: int) -> list[dict]:
@@ -59,7 +70,7 @@ def pick_demonstrations(train: list[dict], k: int, seed: int) -> list[dict]:
     rng = random.Random(seed)
     by_label: dict[str, list[dict]] = {}
     for record in train:
-        by_label.setdefault(str(record.get("label", "")), []).append(record)
+        by_label.setdefault(str(class_label(record) or ""), []).append(record)
     for bucket in by_label.values():
         rng.shuffle(bucket)
     labels = sorted(by_label)
@@ -124,8 +135,8 @@ def evaluate_candidate(name: str, model, tokenizer, prompts: list[list[dict]], r
         ppl = answer_perplexity(model, tokenizer, prompts, references, batch_size=ev.batch_size)
         if ppl is not None:
             result.metrics["perplexity"] = ppl
-    if cfg.objective.task == "generation" and ev.bertscore:
-        _add_bertscore(result)
+    if cfg.objective.task == "generation" and ev.embedding_similarity:
+        _add_embedding_similarity(result)
     return result
 
 
@@ -140,15 +151,15 @@ def score_candidate(name: str, cfg: Config, references: list[str], labels: list[
                            references=list(references), predictions_by_decoding=predictions)
 
 
-def _add_bertscore(result: CandidateResult) -> None:
-    from honed.evaluate.bertscore import bertscore_f1
+def _add_embedding_similarity(result: CandidateResult) -> None:
+    from honed.evaluate.similarity import embedding_similarity
 
-    score, note = bertscore_f1(result.references, result.outputs)
+    score, note = embedding_similarity(result.references, result.outputs)
     if score is None:
         result.notes.append(note)
     else:
-        result.metrics["bertscore_f1"] = score
-        result.per_decoding[result.decoding]["bertscore_f1"] = score
+        result.metrics["embedding_similarity"] = score
+        result.per_decoding[result.decoding]["embedding_similarity"] = score
 
 
 def few_shot_prompts(prompts: list[list[dict]], train: list[dict], cfg: Config) -> list[list[dict]]:

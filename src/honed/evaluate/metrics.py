@@ -3,7 +3,7 @@
 Classification: accuracy, macro/micro precision-recall-F1, per-class table, confusion matrix (sklearn).
 Extraction: exact match, token F1, JSON field-level precision/recall/F1 and schema validity.
 Generation: ROUGE-1/2/L (rouge-score), BLEU and chrF (sacrebleu), exact match and token F1; BERTScore lives in
-honed.evaluate.bertscore (only with a locally installed model). Bootstrap intervals: honed.evaluate.stats.
+honed.evaluate.similarity (embedding_similarity, only with a locally installed encoder). Bootstrap intervals: honed.evaluate.stats.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from honed.core.chat import IGNORE_INDEX, render_prompt
+from honed.core.chat import IGNORE_INDEX, render_chat, render_prompt
 
 
 def answer_perplexity(model, tokenizer, conversations: list[list[dict]], answers: list[str],
@@ -12,8 +12,7 @@ def answer_perplexity(model, tokenizer, conversations: list[list[dict]], answers
     pairs = []
     for conversation, answer in zip(conversations, answers):
         prompt = render_prompt(tokenizer, conversation)
-        full = tokenizer.apply_chat_template([*conversation, {"role": "assistant", "content": answer}],
-                                             tokenize=False)
+        full = render_chat(tokenizer, [*conversation, {"role": "assistant", "content": answer}])
         if not full.startswith(prompt):  # a template that rewrites earlier turns: score the whole answer turn
             full = prompt + answer
         pairs.append((prompt, full[len(prompt):]))
@@ -24,6 +23,11 @@ def text_perplexity(model, tokenizer, texts: list[str], batch_size: int = 8, max
     """exp(mean NLL per token) of plain texts (no chat template), each scored from its first token."""
     bos = tokenizer.bos_token or ""
     return _perplexity(model, tokenizer, [(bos, t) for t in texts], batch_size, max_length)
+
+
+def text_nll(model, tokenizer, text: str, max_length: int = 512) -> tuple[float, int]:
+    """(summed negative log-likelihood, scored tokens) of one plain text, from its first token."""
+    return _batch_nll(model, tokenizer, [(tokenizer.bos_token or "", text)], max_length)
 
 
 def _perplexity(model, tokenizer, pairs: list[tuple[str, str]], batch_size: int, max_length: int) -> float | None:

@@ -41,6 +41,15 @@ def save_report(report: dict, out_dir: Path) -> Path:
     return json_path
 
 
+def save_predictions(rows: list[dict], out_dir: Path) -> Path:
+    """predictions.jsonl beside the report: every test prediction (or score) of every candidate."""
+    from honed.core.prepared import write_jsonl
+
+    path = out_dir / "predictions.jsonl"
+    write_jsonl(path, rows)
+    return path
+
+
 def summary_table(report: dict) -> Table:
     metric = report["primary_metric"]
     table = Table(title=f"{report.get('project', '')}: {metric} on {report.get('n_test', '?')} test examples")
@@ -158,7 +167,7 @@ def _metric_bars(report: dict):
             [max(0.0, cis.get(n, {}).get(metric, [v, v])[1] - v) for n, v in zip(names, values)]]
     ax.bar(names, values, color=["#999"] * (len(names) - 1) + ["#2a7"], yerr=errs, capsize=4)
     ax.axhline(report["objective"]["target"], color="#b00", linestyle="--", label="target")
-    ax.set_ylim(0, 1)
+    ax.set_ylim(min([0.0, *values]), max([1.0, *values]) * 1.05)  # perplexity and log-probabilities leave [0, 1]
     ax.set_ylabel(metric)
     ax.legend()
     return fig

@@ -147,7 +147,6 @@ def _extraction_statistics(references: list[str], predictions: list[str]) -> Sta
 
 def _generation_statistics(references: list[str], predictions: list[str]) -> Statistics:
     from rouge_score import rouge_scorer
-    from sacrebleu.metrics import BLEU, CHRF
 
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
     per_example = []
@@ -155,20 +154,66 @@ def _generation_statistics(references: list[str], predictions: list[str]) -> Sta
         rouge = scorer.score(r, p)
         fmeasures = [rouge[k].fmeasure for k in ("rouge1", "rouge2", "rougeL")]
         per_example.append([exact_match(r, p), token_f1(r, p), *fmeasures, 1.0])
-    bleu, chrf = BLEU(), CHRF()
-    bleu_rows = bleu._extract_corpus_statistics(predictions, [references])  # sacrebleu's own sufficient statistics
-    chrf_rows = chrf._extract_corpus_statistics(predictions, [references])
-    rows = np.hstack([np.array(per_example, dtype=np.float64).reshape(-1, 6),
-                      np.array(bleu_rows, dtype=np.float64).reshape(len(references), -1),
-                      np.array(chrf_rows, dtype=np.float64).reshape(len(references), -1)])
-    n_bleu = rows.shape[1] - 6 - (len(chrf_rows[0]) if chrf_rows else 0)
+    bleu_rows, bleu_score = bleu_statistics(references, predictions)
+    chrf_rows, chrf_score = chrf_statistics(references, predictions)
+    rows = np.hstack([np.array(per_example, dtype=np.float64).reshape(-1, 6), bleu_rows, chrf_rows])
+    n_bleu = bleu_rows.shape[1]
 
     def score(sums: np.ndarray) -> dict[str, np.ndarray]:
         count = np.maximum(sums[:, 5], 1)
         out = {name: sums[:, i] / count for i, name in enumerate(("exact_match", "token_f1", "rouge1", "rouge2",
                                                                   "rougeL"))}
-        out["bleu"] = np.array([bleu._compute_score_from_stats(list(s[6:6 + n_bleu])).score / 100 for s in sums])
-        out["chrf"] = np.array([chrf._compute_score_from_stats(list(s[6 + n_bleu:])).score / 100 for s in sums])
+        out["bleu"] = np.array([bleu_score(s[6:6 + n_bleu]) for s in sums])
+        out["chrf"] = np.array([chrf_score(s[6 + n_bleu:]) for s in sums])
         return out
 
     return Statistics(rows, score)
+
+
+def bleu_statistics(references: list[str], predictions: list[str]):
+    """Per-example BLEU sufficient statistics (matches and totals per order, lengths) through sacrebleu's public
+    API, and the corpus score of their sums (`BLEU.compute_bleu`, sacrebleu's corpus defaults)."""
+    from sacrebleu.metrics import BLEU
+
+    extractor = BLEU(effective_order=True)  # effective order changes sentence scores only, not the statistics
+    rows = []
+    for r, p in zip(references, predictions):
+        s = extractor.sentence_score(p, [r])
+        rows.append([*s.counts, *s.totals, s.sys_len, s.ref_len])
+    order = extractor.max_ngram_order
+
+    def score(sums) -> float:
+        sums = [int(round(v)) for v in sums]
+        return BLEU.compute_bleu(sums[:order], sums[order:2 * order], sums[2 * order], sums[2 * order + 1],
+                                 smooth_method="exp").score / 100
+
+    return np.array(rows, dtype=np.float64).reshape(len(references), 2 * order + 2), score
+
+
+def chrf_statistics(references: list[str], predictions: list[str], order: int = 6, beta: float = 2.0):
+    """Per-example chrF statistics ([hypothesis, reference, matched] character n-grams per order, from sacrebleu's
+    public `extract_all_char_ngrams`) and the corpus chrF of their sums, as `sacrebleu.corpus_chrf` computes it
+    (checked against it in the tests)."""
+    from sacrebleu.metrics.helpers import extract_all_char_ngrams
+
+    rows = []
+    for r, p in zip(references, predictions):
+        row = []
+        for hyp, ref in zip(extract_all_char_ngrams(p, order), extract_all_char_ngrams(r, order)):
+            matched = sum(min(count, ref[g]) for g, count in hyp.items() if g in ref)
+            row += [sum(hyp.values()) if ref else 0, sum(ref.values()), matched]
+        rows.append(row)
+
+    def score(sums) -> float:
+        factor, precisions, recalls = beta ** 2, [], []
+        for i in range(order):
+            n_hyp, n_ref, n_match = sums[3 * i: 3 * i + 3]
+            if n_hyp > 0 and n_ref > 0:
+                precisions.append(n_match / n_hyp)
+                recalls.append(n_match / n_ref)
+        if not precisions:
+            return 0.0
+        p, r = sum(precisions) / len(precisions), sum(recalls) / len(recalls)
+        return (1 + factor) * p * r / (factor * p + r) if p + r else 0.0
+
+    return np.array(rows, dtype=np.float64).reshape(len(references), 3 * order), score

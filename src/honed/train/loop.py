@@ -15,7 +15,9 @@ from pathlib import Path
 from honed.core.config import Config
 from honed.core.errors import HonedError
 from honed.core.progress import console
+from honed.core.records import as_record
 from honed.core.rundir import RunDir
+from honed.models.load import cpu_supports_bf16
 
 PREFERENCE_OBJECTIVES = ("dpo", "orpo", "kto")
 TRACKER_PACKAGES = {"tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb"}
@@ -45,19 +47,26 @@ class TrainResult:
                 "seconds": self.seconds, "skipped_too_long": self.skipped_too_long}
 
 
-def resolve_objective(cfg: Config, records: list[dict]) -> str:
-    """`train.objective`, or for `auto` what the records are: preference pairs → dpo, raw text → pretrain, else sft."""
+# Which record kinds each objective trains on (KTO learns from unpaired examples or from pairs split in two).
+OBJECTIVE_KINDS = {"sft": {"conversation"}, "pretrain": {"text"}, "dpo": {"preference"}, "orpo": {"preference"},
+                   "kto": {"kto", "preference"}}
+AUTO_OBJECTIVE = {"preference": "dpo", "kto": "kto", "text": "pretrain", "conversation": "sft"}
+
+
+def resolve_objective(cfg: Config, records: list) -> str:
+    """`train.objective`, or for `auto` what the records are (pairs → dpo, KTO examples → kto, text → pretrain,
+    conversations → sft). Records the objective cannot train on are an error, never silently skipped — above all,
+    KTO rows (whose label may say "undesirable") are never trained as SFT targets."""
     wanted = cfg.train.objective
-    shapes = {"preference" if "chosen" in r else "text" if "text" in r and "messages" not in r else "chat"
-              for r in records}
+    kinds = {as_record(r).kind for r in records}
     if wanted == "auto":
-        wanted = "dpo" if shapes == {"preference"} else "pretrain" if shapes == {"text"} else "sft"
-    needs = {"sft": "chat", "pretrain": "text", "dpo": "preference", "orpo": "preference", "kto": "preference"}[wanted]
-    if records and needs not in shapes:
-        raise HonedError(f"`train.objective: {wanted}` needs {needs} records, but the data holds "
-                         f"{', '.join(sorted(shapes))} records",
-                         "set `train.objective` to match the data (or `auto`), or point `data.train` at "
-                         f"{needs} data")
+        wanted = AUTO_OBJECTIVE[next(iter(kinds))] if len(kinds) == 1 else "sft"
+    stray = kinds - OBJECTIVE_KINDS[wanted]
+    if records and stray:
+        needs = " or ".join(sorted(OBJECTIVE_KINDS[wanted]))
+        raise HonedError(f"`train.objective: {wanted}` trains on {needs} records, but the data also holds "
+                         f"{', '.join(sorted(stray))} records",
+                         "set `train.objective` to match the data (or `auto`), or split the data by kind")
     return wanted
 
 
@@ -85,15 +94,6 @@ def precision_flags(choice: str) -> dict:
         raise HonedError("`train.precision: bf16` on CPU needs AVX512-BF16 or AMX (this CPU has neither)",
                          "use `train.precision=auto` (float32 on CPU)")
     return {"bf16": choice == "bf16", "fp16": choice == "fp16"}
-
-
-def cpu_supports_bf16() -> bool:
-    """bf16 autocast pays on CPUs with native bf16 matmul (AVX512-BF16 or AMX): ~1.4x per LoRA step here."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def checkpoint_plan(cfg: Config, has_eval: bool) -> dict:
@@ -153,6 +153,34 @@ def truncate_metrics(file: Path, step: int) -> None:
     file.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
 
+def save_model(model, tokenizer, adapter_dir: Path, base: str) -> None:
+    """Save the adapter (or full model) and tokenizer, naming the base by its public id, not a local cache path.
+
+    Embeddings resized for a chat template's new tokens are saved with the adapter; otherwise they are not (and
+    PEFT is told so explicitly, instead of asking the hub whether the vocabulary changed).
+    """
+    from honed.models.load import provenance
+
+    origin = provenance(base)
+    if hasattr(model, "peft_config"):
+        for config in model.peft_config.values():
+            config.base_model_name_or_path = origin["id"]
+        model.get_base_model().config._name_or_path = origin["id"]  # PEFT's model card reads it
+        model.save_pretrained(adapter_dir, save_embedding_layers=bool(getattr(model, "honed_new_token_ids", None)))
+        if origin["note"]:
+            _note_in_card(adapter_dir / "README.md", origin["note"])
+    else:
+        model.config._name_or_path = origin["id"]
+        model.save_pretrained(adapter_dir)
+    tokenizer.name_or_path = origin["id"]
+    tokenizer.save_pretrained(adapter_dir)
+
+
+def _note_in_card(card: Path, note: str) -> None:
+    text = card.read_text(encoding="utf-8") if card.is_file() else ""
+    card.write_text(text + f"\n## Base model\n\n{note}.\n", encoding="utf-8")
+
+
 def checkpoints(run_path: Path) -> list[Path]:
     """Every `checkpoint-N` under a run directory, oldest first."""
     found = [p for p in (run_path / "checkpoints").glob("checkpoint-*") if p.name.split("-")[-1].isdigit()
@@ -207,8 +235,7 @@ def run_trainer(trainer, cfg: Config, run: RunDir, tokenizer, objective: str, *,
     seconds = time.perf_counter() - started
     adapter_dir = run.path / "adapter"
     if trainer.is_world_process_zero():
-        trainer.model.save_pretrained(adapter_dir)
-        tokenizer.save_pretrained(adapter_dir)
+        save_model(trainer.model, tokenizer, adapter_dir, cfg.model.base)
     state, history = trainer.state, trainer.state.log_history
     watch = next((c for c in trainer.callback_handler.callbacks if isinstance(c, OverfitCallback)), None)
     early = bool(cfg.train.early_stopping_patience) and state.global_step < state.max_steps

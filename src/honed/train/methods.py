@@ -59,8 +59,11 @@ def load_for_training(cfg):
     quantization = quantization_config_for(cfg.method)  # a clear error on CPU, before any loading
     if quantization is None:
         from honed.models.load import load_with_status
+        from honed.models.templates import apply_chat_template_setting
 
-        return load_with_status(cfg.model.base, cfg.model.dtype, seed=cfg.train.seed)
+        model, tokenizer = load_with_status(cfg.model.base, cfg.model.dtype, seed=cfg.train.seed)
+        apply_chat_template_setting(model, tokenizer, cfg.model.chat_template, cfg.root)
+        return model, tokenizer
     import peft
     from transformers import AutoModelForCausalLM
 
@@ -77,6 +80,9 @@ def load_for_training(cfg):
     tokenizer = load.load_tokenizer(cfg.model.base)
     model = AutoModelForCausalLM.from_pretrained(location, quantization_config=quantization, device_map={"": 0},
                                                  dtype=quantization.bnb_4bit_compute_dtype)
+    from honed.models.templates import apply_chat_template_setting
+
+    apply_chat_template_setting(model, tokenizer, cfg.model.chat_template, cfg.root)
     model = peft.prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.train.gradient_checkpointing)
     return model, tokenizer
 

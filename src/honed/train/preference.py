@@ -1,8 +1,9 @@
 """Preference training (DPO, ORPO, KTO) through TRL, from honed preference records.
 
-A record is `{"prompt": [messages], "chosen": str, "rejected": str}`. DPO and ORPO take the pair as it is
-(conversational format, so TRL renders it with the model's chat template); KTO learns from unpaired examples,
-so each pair becomes one desirable and one undesirable completion. With a PEFT method the reference model is the
+Records are `PreferencePair`s (prompt, chosen and rejected message lists) and `KTOExample`s (prompt, completion,
+boolean label). DPO and ORPO take each pair as it is (conversational format, so TRL renders it with the model's
+chat template); KTO learns from unpaired examples: KTO rows reach it with their own labels, and each pair becomes
+one desirable and one undesirable completion. With a PEFT method the reference model is the
 base with the adapter switched off (no second copy in memory); full fine-tuning keeps a frozen copy.
 
 `preference_scores` measures what preference training should move: the log-probability margin between the
@@ -14,26 +15,27 @@ from pathlib import Path
 
 from honed.core.config import Config
 from honed.core.errors import HonedError
+from honed.core.records import KTOExample, PreferencePair, as_record
 from honed.core.rundir import RunDir
 from honed.train.loop import TrainResult, make_callbacks, resolve_objective, run_trainer, trainer_arguments
 from honed.train.methods import peft_config_for
 
 
-def pair_rows(records: list[dict]) -> list[dict]:
-    """DPO/ORPO rows in TRL's conversational preference format."""
-    return [{"prompt": _plain(r["prompt"]), "chosen": [{"role": "assistant", "content": r["chosen"]}],
-             "rejected": [{"role": "assistant", "content": r["rejected"]}]} for r in records if "chosen" in r]
+def pair_rows(records: list) -> list[dict]:
+    """DPO/ORPO rows in TRL's conversational preference format (every turn of a multi-turn answer kept)."""
+    return [{"prompt": _plain(r.prompt), "chosen": _plain(r.chosen), "rejected": _plain(r.rejected)}
+            for r in map(as_record, records) if isinstance(r, PreferencePair)]
 
 
-def unpaired_rows(records: list[dict]) -> list[dict]:
-    """KTO rows: every pair gives a desirable (label True) and an undesirable (label False) completion."""
+def unpaired_rows(records: list) -> list[dict]:
+    """KTO rows: each KTO example with its own label; each pair as a desirable and an undesirable completion."""
     rows = []
-    for r in records:
-        if "chosen" not in r:
-            continue
-        for answer, label in ((r["chosen"], True), (r["rejected"], False)):
-            rows.append({"prompt": _plain(r["prompt"]), "completion": [{"role": "assistant", "content": answer}],
-                         "label": label})
+    for r in map(as_record, records):
+        if isinstance(r, KTOExample):
+            rows.append({"prompt": _plain(r.prompt), "completion": _plain(r.completion), "label": r.label})
+        elif isinstance(r, PreferencePair):
+            rows += [{"prompt": _plain(r.prompt), "completion": _plain(answer), "label": label}
+                     for answer, label in ((r.chosen, True), (r.rejected, False))]
     return rows
 
 
@@ -66,8 +68,9 @@ def train_preference(cfg: Config, model, tokenizer, train_records: list[dict], e
     config_cls, trainer_cls, to_rows = _trainer_classes(objective)
     train_rows, eval_rows = to_rows(train_records), to_rows(eval_records)
     if not train_rows:
-        raise HonedError(f"{objective} needs preference pairs and the training split holds none",
-                         'give records like {"prompt": [...], "chosen": "...", "rejected": "..."}')
+        raise HonedError(f"{objective} needs preference pairs (or KTO examples) and the training split holds none",
+                         'give rows like {"prompt": "...", "chosen": "...", "rejected": "..."} or, for KTO, '
+                         '{"prompt": "...", "completion": "...", "label": true}')
     has_eval = bool(eval_rows)
     extra = {"include_num_input_tokens_seen": "no"} if objective == "orpo" else {}  # ORPO's rows have no input_ids
     args = trainer_arguments(config_cls, cfg, run.path / "checkpoints", has_eval, beta=cfg.train.beta,
@@ -79,35 +82,63 @@ def train_preference(cfg: Config, model, tokenizer, train_records: list[dict], e
     return run_trainer(trainer, cfg, run, tokenizer, objective, resume_from=resume_from)
 
 
-def completion_logprob(model, tokenizer, prompt: list[dict], answer: str) -> float:
+def completion_logprob(model, tokenizer, prompt: list[dict], answer: list[dict]) -> float:
     """Sum of the log-probabilities of `answer`'s tokens (and end of turn) after the rendered `prompt`."""
+    return answer_logprobs(model, tokenizer, prompt, answer)[0]
+
+
+def answer_logprobs(model, tokenizer, prompt: list[dict], answer: list[dict]) -> tuple[float, int]:
+    """(sum of log-probabilities, number of tokens) of `answer` after the rendered `prompt`."""
     import torch
 
-    plain = _plain(prompt)
-    head = tokenizer.apply_chat_template(plain, tokenize=False, add_generation_prompt=True)
-    full = tokenizer.apply_chat_template(plain + [{"role": "assistant", "content": answer}], tokenize=False)
+    from honed.core.chat import TemplateError, render_chat, render_prompt
+
+    head = render_prompt(tokenizer, prompt)
+    full = render_chat(tokenizer, prompt + answer)
     if not full.startswith(head):
-        raise HonedError("the chat template does not render the prompt as a prefix of the answered conversation",
-                         "use a model whose chat template renders conversations prefix by prefix")
+        raise TemplateError("the chat template does not render the prompt as a prefix of the answered conversation",
+                            "use a model whose chat template renders conversations prefix by prefix")
     head_ids = tokenizer(head, add_special_tokens=False)["input_ids"]
     ids = tokenizer(full.rstrip("\n"), add_special_tokens=False)["input_ids"]
     device = next(model.parameters()).device
     with torch.no_grad():
         logits = model(input_ids=torch.tensor([ids], device=device)).logits[0, :-1].float()
     logps = torch.log_softmax(logits, dim=-1).gather(1, torch.tensor(ids[1:], device=device)[:, None])[:, 0]
-    return float(logps[len(head_ids) - 1:].sum())
+    answer_logps = logps[len(head_ids) - 1:]
+    return float(answer_logps.sum()), int(answer_logps.numel())
 
 
-def preference_scores(model, tokenizer, records: list[dict]) -> dict:
-    """Mean chosen-minus-rejected log-probability margin and preference accuracy over preference records."""
+def pair_margins(model, tokenizer, records: list) -> list[float]:
+    """Per pair, log p(chosen | prompt) − log p(rejected | prompt) under `model`."""
     was_training = model.training
     model.eval()
-    margins = [completion_logprob(model, tokenizer, r["prompt"], r["chosen"])
-               - completion_logprob(model, tokenizer, r["prompt"], r["rejected"]) for r in records]
+    pairs = [r for r in map(as_record, records) if isinstance(r, PreferencePair)]
+    margins = [completion_logprob(model, tokenizer, r.prompt, r.chosen)
+               - completion_logprob(model, tokenizer, r.prompt, r.rejected) for r in pairs]
     model.train(was_training)
+    return margins
+
+
+def preference_scores(model, tokenizer, records: list) -> dict:
+    """Mean chosen-minus-rejected log-probability margin and preference accuracy over preference records."""
+    margins = pair_margins(model, tokenizer, records)
     return {"pairs": len(margins), "margin": sum(margins) / max(len(margins), 1),
             "accuracy": sum(m > 0 for m in margins) / max(len(margins), 1)}
 
 
+def kto_logprobs(model, tokenizer, records: list) -> list[tuple[bool, float]]:
+    """(label, mean log-probability per completion token) of every KTO example under `model`."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for r in (r for r in map(as_record, records) if isinstance(r, KTOExample)):
+        total, n = answer_logprobs(model, tokenizer, r.prompt, r.completion)
+        out.append((r.label, total / max(n, 1)))
+    model.train(was_training)
+    return out
+
+
 def _plain(messages: list[dict]) -> list[dict]:
-    return [{"role": m["role"], "content": m["content"]} for m in messages]
+    """Messages as TRL hands them to the chat template (honed's `weight` dropped, tool calls kept)."""
+    keep = ("role", "content", "tool_calls", "tool_call_id", "name")
+    return [{k: m[k] for k in keep if k in m} for m in messages]

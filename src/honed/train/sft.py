@@ -13,6 +13,7 @@ from pathlib import Path
 from honed.core.chat import render_conversation, render_text
 from honed.core.config import Config
 from honed.core.errors import HonedError
+from honed.core.records import Conversation, Text, as_record
 from honed.core.rundir import RunDir
 from honed.train.loop import (
     PREFERENCE_OBJECTIVES,
@@ -27,29 +28,31 @@ from honed.train.methods import check_model_fits_method, peft_config_for
 __all__ = ["TrainResult", "tokenize_records", "tokenize_text_records", "train_sft"]
 
 
-def tokenize_records(tokenizer, records: list[dict], max_length: int) -> tuple[list[dict], list[dict]]:
+def tokenize_records(tokenizer, records: list, max_length: int) -> tuple[list[dict], list[dict]]:
     """Render every conversation; return (tokenized rows, rows skipped as too long, each with its reason)."""
     rows, skipped = [], []
-    for record in records:
-        if "messages" not in record:
+    for record in map(as_record, records):
+        if not isinstance(record, Conversation):
             continue
-        rendered = render_conversation(tokenizer, record["messages"], record.get("completion_only", False))
+        rendered = render_conversation(tokenizer, record.messages, record.completion_only, tools=record.tools)
         if len(rendered.input_ids) > max_length:
-            skipped.append({"reason": f"too_long: {len(rendered.input_ids)} tokens > model.max_length {max_length}",
-                            "record": record})
+            skipped.append({"code": "too_long", "detail": f"{len(rendered.input_ids)} tokens > model.max_length "
+                            f"{max_length}", "record": record.to_dict()})
             continue
         if rendered.supervised == 0:
-            skipped.append({"reason": "no_assistant_tokens: nothing to train on", "record": record})
+            skipped.append({"code": "no_assistant_tokens", "detail": "nothing to train on", "record": record.to_dict()})
             continue
         rows.append({"input_ids": rendered.input_ids, "assistant_masks": rendered.assistant_mask})
+    for item in skipped:
+        item["reason"] = f"{item['code']}: {item['detail']}"
     return rows, skipped
 
 
-def tokenize_text_records(tokenizer, records: list[dict], max_length: int) -> list[dict]:
+def tokenize_text_records(tokenizer, records: list, max_length: int) -> list[dict]:
     """Continued pretraining rows: each text cut into `max_length` windows, every token trained."""
     return [{"input_ids": piece.input_ids, "assistant_masks": piece.assistant_mask}
-            for record in records if "text" in record
-            for piece in render_text(tokenizer, record["text"], max_length)]
+            for record in map(as_record, records) if isinstance(record, Text)
+            for piece in render_text(tokenizer, record.text, max_length)]
 
 
 def train_sft(cfg: Config, model, tokenizer, train_records: list[dict], eval_records: list[dict],

@@ -30,7 +30,7 @@ def seeded_defects() -> tuple[list[str], dict[int, str]]:
         5: json.dumps({"messages": "hello"}),                                        # missing_messages
         7: _chat({"role": "user"}, _a()),                                            # message_missing_field
         8: _chat({"role": "robot", "content": "x"}, _a()),                           # unknown_role
-        10: _chat({"role": "user", "content": "x", "mood": "happy"}, _a()),          # unknown_message_key
+        10: _chat({"role": "user", "content": "x", "mood": "happy"}, _a()),          # unused_key (a warning)
         11: _chat({"role": "user", "content": 42}, _a()),                            # content_not_string
         13: _chat(_u("only a question")),                                            # no_assistant
         14: _chat(_u("question here"), _a("   ")),                                   # empty_assistant
@@ -39,7 +39,7 @@ def seeded_defects() -> tuple[list[str], dict[int, str]]:
         19: json.dumps({"messages": [_u("q"), {"role": "assistant", "content": "a", "weight": 3}]}),  # wrong_type
     }
     codes = {2: "not_json", 4: "not_object", 5: "missing_messages", 7: "message_missing_field", 8: "unknown_role",
-             10: "unknown_message_key", 11: "content_not_string", 13: "no_assistant", 14: "empty_assistant",
+             11: "content_not_string", 13: "no_assistant", 14: "empty_assistant",
              16: "wrong_type", 17: "label_not_in_set", 19: "wrong_type"}
     lines = []
     for n in range(1, 21):
@@ -56,6 +56,8 @@ def test_each_error_code_has_its_line(tmp_path):
     result = check_file(path, cfg=cfg)
     assert result["rows"] == 20
     assert {(e["line"], e["code"]) for e in result["errors"]} == set(codes.items())
+    # an unknown message key is a warning naming the key, never a silent drop nor a rejected row (issue 10)
+    assert any(w["line"] == 10 and w["code"] == "unused_key" and "'mood'" in w["message"] for w in result["warnings"])
 
 
 def test_blank_lines_keep_file_line_numbers(tmp_path):
@@ -99,7 +101,7 @@ def test_cli_json_contract_and_exit_code(tmp_path, capsys):
     path.write_text("\n".join(lines) + "\n")
     assert main(["data", "check", str(path), "--json"]) == 1
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"rows", "errors", "warnings"}
+    assert set(out) == {"rows", "format", "errors", "warnings", "groups"}
     assert out["rows"] == 20
     assert all(set(e) == {"line", "code", "message"} and isinstance(e["line"], int) for e in out["errors"])
     # without a label set, line 17 is valid

@@ -10,27 +10,26 @@ import pytest
 from honed.data.formats import iter_rows, to_record
 
 CONVERSATION = [{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."}]
+CHAT = {"kind": "conversation", "messages": CONVERSATION}
+PAIR = {"kind": "preference", "prompt": CONVERSATION[:1], "chosen": [{"role": "assistant", "content": "Blue."}],
+        "rejected": [{"role": "assistant", "content": "Seven."}]}
 SHAPES = {
-    "chat": ({"messages": CONVERSATION}, {"messages": CONVERSATION}),
+    "chat": ({"messages": CONVERSATION}, CHAT),
     "sharegpt": ({"conversations": [{"from": "human", "value": "Name a colour."}, {"from": "gpt", "value": "Blue."}]},
-                 {"messages": CONVERSATION}),
-    "alpaca": ({"instruction": "Name a colour.", "input": "", "output": "Blue."}, {"messages": CONVERSATION}),
+                 CHAT),
+    "alpaca": ({"instruction": "Name a colour.", "input": "", "output": "Blue."}, CHAT),
     "alpaca_input": ({"instruction": "Translate.", "input": "rouge", "output": "red"},
-                     {"messages": [{"role": "user", "content": "Translate.\n\nrouge"},
-                                   {"role": "assistant", "content": "red"}]}),
-    "prompt_completion": ({"prompt": "Name a colour.", "completion": "Blue."},
-                          {"messages": CONVERSATION, "completion_only": True}),
-    "classification": ({"text": "Name a colour.", "label": "Blue."}, {"messages": CONVERSATION, "label": "Blue."}),
-    "preference": ({"prompt": "Name a colour.", "chosen": "Blue.", "rejected": "Seven."},
-                   {"prompt": CONVERSATION[:1], "chosen": "Blue.", "rejected": "Seven."}),
+                     {"kind": "conversation", "messages": [{"role": "user", "content": "Translate.\n\nrouge"},
+                                                           {"role": "assistant", "content": "red"}]}),
+    "prompt_completion": ({"prompt": "Name a colour.", "completion": "Blue."}, {**CHAT, "completion_only": True}),
+    "classification": ({"text": "Name a colour.", "label": "Blue."}, {**CHAT, "label": "Blue."}),
+    "preference": ({"prompt": "Name a colour.", "chosen": "Blue.", "rejected": "Seven."}, PAIR),
     "preference_openai": ({"input": {"messages": CONVERSATION[:1]},
                            "preferred_output": [{"role": "assistant", "content": "Blue."}],
-                           "non_preferred_output": [{"role": "assistant", "content": "Seven."}]},
-                          {"prompt": CONVERSATION[:1], "chosen": "Blue.", "rejected": "Seven."}),
+                           "non_preferred_output": [{"role": "assistant", "content": "Seven."}]}, PAIR),
     "preference_hh": ({"chosen": "\n\nHuman: Name a colour.\n\nAssistant: Blue.",
-                       "rejected": "\n\nHuman: Name a colour.\n\nAssistant: Seven."},
-                      {"prompt": CONVERSATION[:1], "chosen": "Blue.", "rejected": "Seven."}),
-    "text": ({"text": "Some raw text."}, {"text": "Some raw text."}),
+                       "rejected": "\n\nHuman: Name a colour.\n\nAssistant: Seven."}, PAIR),
+    "text": ({"text": "Some raw text."}, {"kind": "text", "text": "Some raw text."}),
 }
 
 
@@ -71,5 +70,8 @@ def test_txt_is_raw_text(tmp_path):
 
 
 def test_canonical_records_read_back_unchanged():
-    record = {"messages": CONVERSATION, "label": "x", "completion_only": True, "meta": {"source": "a", "line": 3}}
+    record = {"kind": "conversation", "messages": CONVERSATION, "label": "x", "completion_only": True,
+              "meta": {"source": "a", "line": 3}}
     assert to_record(json.loads(json.dumps(record)), "auto") == record
+    old = {k: v for k, v in record.items() if k != "kind"}  # prepared before rows carried `kind`
+    assert to_record(json.loads(json.dumps(old)), "auto") == record

@@ -136,3 +136,35 @@ def test_label_outside_the_set_stops_with_a_clear_error(tmp_path):
     message = info.value.render()
     assert "'weather'" in message and f"data.jsonl:{len(rows)}" in message and "unknown_labels: drop" in message
     assert not (tmp_path / "prepared" / "train.jsonl").exists()  # nothing half-written
+
+
+def test_dropped_rows_carry_code_and_detail(tmp_path):
+    rows = _rows(10)
+    rows.append(rows[0])
+    data = run_prepare(_config(tmp_path, rows), tmp_path / "prepared")
+    (dup,) = read_jsonl(tmp_path / "prepared" / "dropped.jsonl")
+    assert dup["code"] == "exact_duplicate" and dup["detail"].startswith("Jaccard 1.00 with ")
+    assert dup["reason"] == f"{dup['code']}: {dup['detail']}" and dup["line"] == 31
+    assert data.counts["dropped"] == 1
+
+
+def test_a_given_test_file_is_deduplicated(tmp_path):
+    rows = _rows(10)
+    test_rows = [{"text": f"held out {i} " + " ".join(f"h{i}w{j}" for j in range(12)), "label": "billing"}
+                 for i in range(5)]
+    (tmp_path / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in test_rows + test_rows[:2]))
+    data = run_prepare(_config(tmp_path, rows, test="test.jsonl"), tmp_path / "prepared")
+    assert len(data.splits["test"]) == 5
+    twins = [d for d in read_jsonl(tmp_path / "prepared" / "dropped.jsonl") if d["step"].startswith("test-file")]
+    assert [(d["code"], d["line"]) for d in twins] == [("exact_duplicate", 6), ("exact_duplicate", 7)]
+
+
+def test_kto_rows_keep_their_boolean_labels(tmp_path):
+    rows = [{"prompt": f"Describe item {i} " + " ".join(f"k{i}w{j}" for j in range(10)),
+             "completion": f"Item {i} is fine.", "label": i % 2 == 0} for i in range(20)]
+    (tmp_path / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = validate_config({"project": "t", "data": {"train": ["data.jsonl"], "audit_tokens": False}}, root=tmp_path)
+    data = run_prepare(cfg, tmp_path / "prepared")
+    every = [r for part in data.splits.values() for r in part]
+    assert len(every) == 20 and all(r["kind"] == "kto" and isinstance(r["label"], bool) for r in every)
+    assert data.labels == []  # a KTO label is not a class label

@@ -67,3 +67,26 @@ def test_judge_rubric_and_pairwise_with_position_swap():
     assert out["pairwise"]["fine_tuned_win_rate"] == 1.0 and out["pairwise"]["against"] == "zero_shot"
     assert len(seen) == 2 * 2 + 2 * 2  # rubric: 2 candidates × 2 rows; pairwise: 2 rows × both orders
     assert judge.parse_score("I'd say 4/5") == 4 and judge.parse_preference("Tie.") == "tie"
+
+
+def test_api_client_retries_and_honours_retry_after():
+    """A 429 with Retry-After is retried by the openai client after the stated wait, then answered."""
+    import time
+
+    from honed.evaluate.api import ChatClient
+
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            return httpx.Response(429, headers={"retry-after": "1"}, json={"error": {"message": "slow down"}})
+        return httpx.Response(200, json={"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+                                         "choices": [{"index": 0, "finish_reason": "stop",
+                                                      "message": {"role": "assistant", "content": "ok"}}],
+                                         "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}})
+
+    client = ChatClient("http://api.test/v1", "m", transport=httpx.MockTransport(handler), retries=2)
+    text, usage = client.complete([{"role": "user", "content": "x"}], 4)
+    assert (text, usage["prompt_tokens"], len(calls)) == ("ok", 3, 2)
+    assert calls[1] - calls[0] >= 0.9

