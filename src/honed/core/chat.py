@@ -145,3 +145,9 @@ def _apply(tokenizer, messages: list[dict], tools: list[dict] | None, add_genera
         raise TemplateError(f"the chat template cannot render this conversation: {exc}",
                             "reorder the turns (user/assistant alternating), or set `model.chat_template` "
                             "(e.g. chatml)") from None
+
+
+def trl_messages(messages: list[dict]) -> list[dict]:
+    """Messages as TRL hands them to the chat template (honed's `weight` dropped, tool calls kept)."""
+    keep = ("role", "content", "tool_calls", "tool_call_id", "name")
+    return [{k: m[k] for k in keep if k in m} for m in messages]

@@ -264,12 +264,6 @@ class Drop:
     def reason(self) -> str:
         return f"{self.code}: {self.detail}"
 
-    @classmethod
-    def from_reason(cls, reason: str, **kw) -> "Drop":
-        """From an older `code: detail` string (still returned by a few cleaning functions)."""
-        code, _, detail = reason.partition(": ")
-        return cls(code, detail, **kw)
-
     def to_dict(self) -> dict:
         return {"source": self.source, "line": self.line, "step": self.step, "code": self.code,
                 "detail": self.detail, "reason": self.reason, "row": self.row}

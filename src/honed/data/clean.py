@@ -145,27 +145,29 @@ def remove_html(text: str) -> str:
     return "".join(stripper.out)
 
 
-def drop_reason(record: dict, options: CleanOptions, patterns: list[re.Pattern] | None = None) -> str | None:
+def drop_reason(record: dict, options: CleanOptions,
+                patterns: list[re.Pattern] | None = None) -> tuple[str, str] | None:
+    """(code, detail) when cleaning leaves nothing worth training on, else None."""
     texts = record_texts(record)
     size = sum(len(t) for t in texts)
     if not output_text(record).strip():
-        return "empty: no answer text left after cleaning"
+        return "empty", "no answer text left after cleaning"
     if any(m["role"] == "user" and not m["content"] for m in record.get("messages") or record.get("prompt") or []):
-        return "empty: a user message is empty after cleaning"
+        return "empty", "a user message is empty after cleaning"
     if size < options.min_chars:
-        return f"too_short: {size} characters < data.min_chars={options.min_chars}"
+        return "too_short", f"{size} characters < data.min_chars={options.min_chars}"
     if size > options.max_chars:
-        return f"too_long: {size} characters > data.max_chars={options.max_chars}"
+        return "too_long", f"{size} characters > data.max_chars={options.max_chars}"
     for pattern in patterns if patterns is not None else [re.compile(p) for p in options.drop_patterns]:
         for text in texts:
             if pattern.search(text):
-                return f"pattern: matches data.drop_patterns `{pattern.pattern}`"
+                return "pattern", f"matches data.drop_patterns `{pattern.pattern}`"
     return None
 
 
 def clean_records(records: list[dict], options: CleanOptions,
                   changes: Counter | None = None) -> tuple[list[dict], list[tuple[dict, str]]]:
-    """Normalise every record; return (kept, [(dropped record, reason)]). `changes` counts the rows the
+    """Normalise every record; return (kept, [(dropped record, (code, detail))]). `changes` counts the rows the
     normalisation rewrote (`changed`) and, of those, the ones that lost HTML markup (`html_stripped`)."""
     patterns = [re.compile(p) for p in options.drop_patterns]
     kept, dropped = [], []

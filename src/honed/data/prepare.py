@@ -112,7 +112,7 @@ def clean_step(records: list[dict], cfg: Config, changes: Counter | None = None)
     from honed.data.clean import CleanOptions, clean_records
 
     kept, lost = clean_records(records, CleanOptions.from_config(cfg.data), changes)
-    return kept, [_drop(r, *reason.partition(": ")[::2], "clean") for r, reason in lost]
+    return kept, [_drop(r, code, detail, "clean") for r, (code, detail) in lost]
 
 
 def redact_step(records: list[dict], cfg: Config, counts: Counter) -> list[dict]:

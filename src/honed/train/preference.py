@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from honed.core.chat import trl_messages
 from honed.core.config import Config
 from honed.core.errors import HonedError
 from honed.core.records import KTOExample, PreferencePair, as_record
@@ -23,7 +24,7 @@ from honed.train.methods import peft_config_for
 
 def pair_rows(records: list) -> list[dict]:
     """DPO/ORPO rows in TRL's conversational preference format (every turn of a multi-turn answer kept)."""
-    return [{"prompt": _plain(r.prompt), "chosen": _plain(r.chosen), "rejected": _plain(r.rejected)}
+    return [{"prompt": trl_messages(r.prompt), "chosen": trl_messages(r.chosen), "rejected": trl_messages(r.rejected)}
             for r in map(as_record, records) if isinstance(r, PreferencePair)]
 
 
@@ -32,9 +33,9 @@ def unpaired_rows(records: list) -> list[dict]:
     rows = []
     for r in map(as_record, records):
         if isinstance(r, KTOExample):
-            rows.append({"prompt": _plain(r.prompt), "completion": _plain(r.completion), "label": r.label})
+            rows.append({"prompt": trl_messages(r.prompt), "completion": trl_messages(r.completion), "label": r.label})
         elif isinstance(r, PreferencePair):
-            rows += [{"prompt": _plain(r.prompt), "completion": _plain(answer), "label": label}
+            rows += [{"prompt": trl_messages(r.prompt), "completion": trl_messages(answer), "label": label}
                      for answer, label in ((r.chosen, True), (r.rejected, False))]
     return rows
 
@@ -137,8 +138,3 @@ def kto_logprobs(model, tokenizer, records: list) -> list[tuple[bool, float]]:
     model.train(was_training)
     return out
 
-
-def _plain(messages: list[dict]) -> list[dict]:
-    """Messages as TRL hands them to the chat template (honed's `weight` dropped, tool calls kept)."""
-    keep = ("role", "content", "tool_calls", "tool_call_id", "name")
-    return [{k: m[k] for k in keep if k in m} for m in messages]

@@ -25,7 +25,7 @@ def test_clean_records_drops_with_reasons():
                                                      drop_patterns=[r"spam\.example"]))
     assert [r["messages"][1]["content"] for r in kept] == ["fine answer", "Oui"]
     assert kept[1]["messages"][0]["content"] == "Caf\u00e9?"
-    assert [reason.split(":")[0] for _, reason in dropped] == ["empty", "too_short", "too_long", "pattern"]
+    assert [code for _, (code, _detail) in dropped] == ["empty", "too_short", "too_long", "pattern"]  # typed, not parsed
     assert len(kept) + len(dropped) == len(rows)
 
 
