@@ -1,0 +1,31 @@
+"""Nothing answered is lost when the server dies: SIGKILL after some requests, then read their rows."""
+from __future__ import annotations
+
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import openai
+
+from honed.core.store import Store
+from servekit import live_server
+
+
+def test_rows_of_answered_requests_survive_sigkill(tmp_path):
+    db = tmp_path / "honed.db"
+    with live_server(["tiny-random"], db) as (url, process):
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+        answered = [client.chat.completions.create(model="tiny-random", max_tokens=4,
+                                                   messages=[{"role": "user", "content": f"hello {i}"}]).id
+                    for i in range(5)]
+        with ThreadPoolExecutor(4) as pool:  # requests still in flight when the process dies
+            pending = [pool.submit(httpx.post, f"{url}/v1/chat/completions", timeout=30,
+                                   json={"model": "tiny-random", "max_tokens": 2000, "messages": [
+                                       {"role": "user", "content": "a long one"}]}) for _ in range(3)]
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+            for future in pending:
+                future.exception()  # each either finished before the kill or failed with it
+    with Store(db) as store:
+        assert all(store.request(request_id) is not None for request_id in answered)
+        assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
