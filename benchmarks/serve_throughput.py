@@ -178,7 +178,8 @@ def machine() -> str:
 
     return (f"{time.strftime('%Y-%m-%d %H:%M %Z')} · {platform.system()} {platform.machine()} · {cpu} · "
             f"{os.cpu_count()} CPUs · torch {torch.__version__} ({torch.get_num_threads()} threads) · "
-            f"transformers {transformers.__version__} · Python {platform.python_version()}")
+            f"transformers {transformers.__version__} · Python {platform.python_version()} · "
+            f"load average at start {os.getloadavg()[0]:.1f} (the machine is shared)")
 
 
 def pct(values: list[float], q: float) -> str:

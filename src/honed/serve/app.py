@@ -59,16 +59,31 @@ def create_app(backend, request_log: RequestLog, *, api_key: str | None = None, 
 
 
 def _add_guards(app: FastAPI, api_key: str | None, max_body_bytes: int) -> None:
-    @app.middleware("http")
-    async def guard(request: Request, call_next):
-        if api_key and request.url.path.startswith("/v1/") and not _authorised(request, api_key):
-            return _error(ApiError(401, "missing or wrong API key (send `Authorization: Bearer KEY`)",
-                                   "authentication_error", "invalid_api_key"))
+    app.add_middleware(Guard, api_key=api_key, max_body_bytes=max_body_bytes)
+
+
+class Guard:
+    """API key and body-size checks as plain ASGI (Starlette's BaseHTTPMiddleware would slow every stream)."""
+
+    def __init__(self, app, api_key: str | None, max_body_bytes: int):
+        self.app, self.api_key, self.max_body_bytes = app, api_key, max_body_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            error = self.refusal(Request(scope))
+            if error is not None:
+                return await _error(error)(scope, receive, send)
+        await self.app(scope, receive, send)
+
+    def refusal(self, request: Request) -> ApiError | None:
+        if self.api_key and request.url.path.startswith("/v1/") and not _authorised(request, self.api_key):
+            return ApiError(401, "missing or wrong API key (send `Authorization: Bearer KEY`)",
+                            "authentication_error", "invalid_api_key")
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > max_body_bytes:
-            return _error(ApiError(413, f"request body of {length} bytes exceeds the limit of {max_body_bytes}",
-                                   code="request_too_large"))
-        return await call_next(request)
+        if length and length.isdigit() and int(length) > self.max_body_bytes:
+            return ApiError(413, f"request body of {length} bytes exceeds the limit of {self.max_body_bytes}",
+                            code="request_too_large")
+        return None
 
 
 def _authorised(request: Request, api_key: str) -> bool:

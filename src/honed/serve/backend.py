@@ -143,13 +143,23 @@ async def _drain(updates: asyncio.Queue, sequences: list[Sequence]) -> AsyncIter
     remaining = len(sequences)
     try:
         while remaining:
-            index, update = await updates.get()
-            if update.finish_reason is not None:
-                remaining -= 1
-            yield index, update
+            for index, update in _latest_per_choice([await updates.get()], updates):
+                if update.finish_reason is not None:
+                    remaining -= 1
+                yield index, update
     finally:  # a client that went away frees its batch rows at the next step
         for sequence in sequences:
             sequence.cancelled = True
+
+
+def _latest_per_choice(first: list, updates: asyncio.Queue) -> list[tuple[int, Update]]:
+    """Everything already queued, reduced to the newest update of each choice: an update carries the whole text
+    so far, so a busy server sends fewer, larger stream chunks instead of falling behind token by token."""
+    latest: dict[int, Update] = dict(first)
+    while not updates.empty():
+        index, update = updates.get_nowait()
+        latest[index] = update
+    return list(latest.items())
 
 
 def whole_response(request: Sampling, request_id: str, finals: list[Update], prompt_tokens: int) -> dict:
