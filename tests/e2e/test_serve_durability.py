@@ -29,3 +29,21 @@ def test_rows_of_answered_requests_survive_sigkill(tmp_path):
     with Store(db) as store:
         assert all(store.request(request_id) is not None for request_id in answered)
         assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_sigterm_lets_in_flight_requests_finish(tmp_path):
+    db = tmp_path / "honed.db"
+    with live_server(["tiny-random"], db) as (url, process):
+        with ThreadPoolExecutor(1) as pool:
+            future = pool.submit(httpx.post, f"{url}/v1/chat/completions", timeout=120, json={
+                "model": "tiny-random", "max_tokens": 48, "messages": [{"role": "user", "content": "slowly"}]})
+            while httpx.get(f"{url}/health").json()["active"] == 0 and not future.done():
+                pass
+            process.send_signal(signal.SIGTERM)
+            response = future.result()
+        assert process.wait(timeout=60) == 0
+    assert response.status_code == 200
+    reply = response.json()
+    assert reply["choices"][0]["finish_reason"] in ("stop", "length") and reply["usage"]["completion_tokens"] > 0
+    with Store(db) as store:
+        assert store.request(reply["id"]) is not None
