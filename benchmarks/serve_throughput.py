@@ -161,13 +161,24 @@ def run_server(command: list[str], url: str, env: dict) -> subprocess.Popen:
     return process
 
 
-def bench_server(name: str, command: list[str], url: str, model: str, args, requests, env) -> list[Result]:
-    process = run_server(command, url, env)
-    try:
-        asyncio.run(load_test(url, model, 1, requests[:2], args.max_tokens, name))  # warm-up
-        return [asyncio.run(load_test(url, model, c, requests, args.max_tokens, name)) for c in args.clients]
-    finally:
-        stop(process)
+def measure(url: str, model: str, name: str, clients: int, requests, max_tokens: int) -> Result:
+    return asyncio.run(load_test(url, model, clients, requests, max_tokens, name))
+
+
+def start_servers(args, env, tmp: Path) -> list[tuple[str, str, str, subprocess.Popen]]:
+    """(name, url, model field, process) of every server, all up at once so rounds can interleave them."""
+    port = free_port()
+    honed = [sys.executable, "-m", "honed", "serve", args.model, "--port", str(port), "--max-batch", "32",
+             "--db", str(tmp / "bench.db")]
+    servers = [("honed serve", f"http://127.0.0.1:{port}", args.model, run_server(honed, f"http://127.0.0.1:{port}", env))]
+    for name, command, url, model in transformers_commands(args, tmp):
+        try:
+            servers.append((name, url, model, run_server(command, url, env)))
+        except RuntimeError as exc:
+            print(f"{name}: could not be measured here: {str(exc)[-500:]}")
+    for name, url, model, _ in servers:  # warm-up: first-request costs are not throughput
+        measure(url, model, name, 1, prompts(2), args.max_tokens)
+    return servers
 
 
 def machine() -> str:
@@ -205,25 +216,47 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=32)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved repetitions; the table keeps the median")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads for every engine alike (on a busy 2-core machine 1 is fastest)")
     parser.add_argument("--skip-transformers-serve", action="store_true")
     args = parser.parse_args()
     requests = prompts(args.requests)
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+           "OMP_NUM_THREADS": str(args.threads), "MKL_NUM_THREADS": str(args.threads)}
+    import torch
+
+    torch.set_num_threads(args.threads)
     print(f"machine: {machine()}")
-    print(f"model {args.model}, {args.requests} requests, ≤ {args.max_tokens} new tokens each, greedy, streamed")
-    results = [sequential(args.model, requests, args.max_tokens)]
+    print(f"model {args.model}, {args.requests} requests, ≤ {args.max_tokens} new tokens each, greedy, streamed; "
+          f"{args.threads} torch thread(s) per engine; median (lower middle) of {args.rounds} interleaved rounds")
+    runs: dict[tuple[str, int], list[Result]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        command = [sys.executable, "-m", "honed", "serve", args.model, "--port", str(port), "--max-batch", "32",
-                   "--db", str(Path(tmp) / "bench.db")]
-        results += bench_server("honed serve", command, f"http://127.0.0.1:{port}", args.model, args, requests, env)
-        results += transformers_serve(args, requests, env, Path(tmp))
+        servers = start_servers(args, env, Path(tmp))
+        try:
+            for round_ in range(args.rounds):
+                runs.setdefault(("sequential generate()", 1), []).append(sequential(args.model, requests,
+                                                                                  args.max_tokens))
+                for clients in args.clients:
+                    for name, url, model, _ in servers:
+                        result = measure(url, model, name, clients, requests, args.max_tokens)
+                        runs.setdefault((name, clients), []).append(result)
+                print(f"round {round_ + 1} done at {time.strftime('%H:%M:%S')}", flush=True)
+        finally:
+            for *_, process in servers:
+                stop(process)
+    results = [median(r) for r in runs.values()]
+    results.sort(key=lambda r: (r.engine != "sequential generate()", r.engine, r.clients))
     print()
     print(table(results, results[0].tokens_per_s))
     return 0
 
 
-def transformers_serve(args, requests, env, tmp: Path) -> list[Result]:
+def median(results: list[Result]) -> Result:
+    return sorted(results, key=lambda r: r.tokens_per_s)[(len(results) - 1) // 2]
+
+
+def transformers_commands(args, tmp: Path) -> list[tuple[str, list[str], str, str]]:
     if args.skip_transformers_serve:
         return []
     cli = shutil.which("transformers") or str(Path(sys.executable).parent / "transformers")
@@ -231,16 +264,13 @@ def transformers_serve(args, requests, env, tmp: Path) -> list[Result]:
         print("transformers serve: skipped (no `transformers` CLI next to this Python)")
         return []
     directory = save_for_transformers(args.model, tmp / "hf-model")
-    results = []
+    commands = []
     for flag, name in (("--no-continuous-batching", "transformers serve"),
                        ("--continuous-batching", "transformers serve --continuous-batching")):
         port = free_port()
-        command = [cli, "serve", str(directory), "--port", str(port), "--device", "cpu", flag]
-        try:
-            results += bench_server(name, command, f"http://127.0.0.1:{port}", str(directory), args, requests, env)
-        except (RuntimeError, httpx.HTTPError) as exc:
-            print(f"{name}: could not be measured here: {str(exc)[-500:]}")
-    return results
+        commands.append((name, [cli, "serve", str(directory), "--port", str(port), "--device", "cpu", flag],
+                         f"http://127.0.0.1:{port}", str(directory)))
+    return commands
 
 
 if __name__ == "__main__":
