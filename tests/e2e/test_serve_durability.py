@@ -41,7 +41,8 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path):
                 pass
             process.send_signal(signal.SIGTERM)
             response = future.result()
-        assert process.wait(timeout=60) == 0
+        # uvicorn re-raises the signal once it has shut down gracefully, so the exit status is "killed by SIGTERM"
+        assert process.wait(timeout=60) in (0, -signal.SIGTERM)
     assert response.status_code == 200
     reply = response.json()
     assert reply["choices"][0]["finish_reason"] in ("stop", "length") and reply["usage"]["completion_tokens"] > 0
