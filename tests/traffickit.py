@@ -1,7 +1,7 @@
 """Test helpers for the lifecycle: ticket-like traffic, and request/feedback rows in the store.
 
-`honed serve` owns the `requests` and `feedback` tables; until its schema is merged, tests create them here
-(only if missing) with the columns honed.monitor.traffic reads.
+Rows are written with the columns of `honed serve`'s request log (store migration `_v4_request_log`), with a
+chosen time so tests can place traffic in the past.
 """
 from __future__ import annotations
 
@@ -36,32 +36,20 @@ def write_rows(path, rows: list[dict]):
     return path
 
 
-def ensure_traffic_tables(db: sqlite3.Connection) -> None:
-    db.executescript(
-        """
-        CREATE TABLE IF NOT EXISTS requests (id TEXT PRIMARY KEY, time REAL, model TEXT, adapter TEXT, request TEXT,
-                                             response TEXT, latency_ms REAL, prompt_tokens INTEGER,
-                                             completion_tokens INTEGER, sampling TEXT);
-        CREATE TABLE IF NOT EXISTS feedback (request_id TEXT, rating INTEGER, correction TEXT, comment TEXT,
-                                             time REAL);
-        """
-    )
-
-
 def log_request(db: sqlite3.Connection, model: str, messages: list[dict], response: str, *,
                 latency_ms: float = 50.0, when: float | None = None, request_id: str | None = None) -> str:
-    ensure_traffic_tables(db)
     request_id = request_id or uuid.uuid4().hex
     with db:
-        db.execute("INSERT INTO requests VALUES (?,?,?,?,?,?,?,?,?,?)",
-                   (request_id, when or time.time(), model, None, json.dumps({"messages": messages}), response,
-                    latency_ms, 20, 3, json.dumps({"temperature": 0})))
+        db.execute("INSERT INTO requests (id, time, model, adapter, version, endpoint, request, response, latency_s, "
+                   "prompt_tokens, completion_tokens, sampling) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                   (request_id, when or time.time(), model, None, None, "/v1/chat/completions",
+                    json.dumps({"messages": messages}), response, latency_ms / 1000, 20, 3,
+                    json.dumps({"temperature": 0})))
     return request_id
 
 
 def log_feedback(db: sqlite3.Connection, request_id: str, rating: int, correction: str | None = None,
                  comment: str | None = None, when: float | None = None) -> None:
-    ensure_traffic_tables(db)
     with db:
         db.execute("INSERT INTO feedback VALUES (?,?,?,?,?)", (request_id, rating, correction, comment,
                                                              when or time.time()))

@@ -39,7 +39,7 @@ def run_script(db: sqlite3.Connection, sql: str) -> None:
 
 
 def _v1_core(db: sqlite3.Connection) -> None:
-    run_script(db, 
+    run_script(db,
         """
         CREATE TABLE datasets (hash TEXT PRIMARY KEY, name TEXT, path TEXT, rows INTEGER, created REAL, meta TEXT);
         CREATE TABLE runs (id TEXT PRIMARY KEY, kind TEXT, project TEXT, dir TEXT, status TEXT,
@@ -51,7 +51,7 @@ def _v1_core(db: sqlite3.Connection) -> None:
 
 
 def _v2_reports(db: sqlite3.Connection) -> None:
-    run_script(db, 
+    run_script(db,
         """
         CREATE TABLE reports (run_id TEXT REFERENCES runs(id), path TEXT, primary_metric TEXT,
                               best_candidate TEXT, value REAL, passed INTEGER, created REAL);
@@ -61,7 +61,7 @@ def _v2_reports(db: sqlite3.Connection) -> None:
 
 def _v3_registry(db: sqlite3.Connection) -> None:
     """Model versions (with lineage), aliases and every alias move; inputs consumed by `honed retrain`."""
-    run_script(db, 
+    run_script(db,
         """
         CREATE TABLE model_versions (name TEXT, version INTEGER, run_id TEXT, run_dir TEXT, report_path TEXT,
                                      metrics TEXT, parent_name TEXT, parent_version INTEGER, kind TEXT,
@@ -78,7 +78,22 @@ def _v3_registry(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_core, _v2_reports, _v3_registry]
+def _v4_request_log(db: sqlite3.Connection) -> None:
+    """`honed serve`: every logged request/response, and feedback attached to one of them."""
+    run_script(db,
+        """
+        CREATE TABLE requests (id TEXT PRIMARY KEY, time REAL, model TEXT, adapter TEXT, version TEXT,
+                               endpoint TEXT, request TEXT, response TEXT, latency_s REAL,
+                               prompt_tokens INTEGER, completion_tokens INTEGER, sampling TEXT);
+        CREATE INDEX requests_time ON requests(time);
+        CREATE TABLE feedback (request_id TEXT REFERENCES requests(id), rating INTEGER, correction TEXT,
+                               comment TEXT, time REAL);
+        CREATE INDEX feedback_request ON feedback(request_id);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_core, _v2_reports, _v3_registry, _v4_request_log]
 
 
 def migrate(db: sqlite3.Connection) -> int:
@@ -265,6 +280,40 @@ class Store:
         with self.db:
             self.db.executemany("INSERT OR IGNORE INTO retrain_inputs VALUES (?,?,?,?,?)",
                                 [(key, name, version, kind, now) for key, kind in keys.items()])
+
+    # serving: request log and feedback ----------------------------------------------------------------------
+    def log_request(self, request_id: str, *, model: str, adapter: str | None, version: str | None, endpoint: str,
+                    request: dict, response: str, latency_s: float, prompt_tokens: int, completion_tokens: int,
+                    sampling: dict) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO requests VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                            (request_id, time.time(), model, adapter, version, endpoint, json.dumps(request),
+                             response, latency_s, prompt_tokens, completion_tokens, json.dumps(sampling)))
+
+    def request(self, request_id: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM requests WHERE id=?", (request_id,)).fetchone()
+
+    def requests(self, limit: int = 100) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM requests ORDER BY time DESC LIMIT ?", (limit,)).fetchall()
+
+    def add_feedback(self, request_id: str, rating: int, correction: str | None = None,
+                     comment: str | None = None) -> bool:
+        """Attach feedback to a logged request; False (nothing written) when no such request was logged."""
+        with self.db:
+            if self.request(request_id) is None:
+                return False
+            self.db.execute("INSERT INTO feedback VALUES (?,?,?,?,?)",
+                            (request_id, rating, correction, comment, time.time()))
+        return True
+
+    def feedback(self, request_id: str | None = None) -> list[sqlite3.Row]:
+        """Feedback joined with its request (one request's, or all)."""
+        sql = ("SELECT f.request_id, f.rating, f.correction, f.comment, f.time, r.model, r.request, r.response "
+               "FROM feedback f JOIN requests r ON r.id = f.request_id")
+        if request_id is None:
+            return self.db.execute(sql + " ORDER BY f.time").fetchall()
+        return self.db.execute(sql + " WHERE f.request_id=? ORDER BY f.time", (request_id,)).fetchall()
+
 
 def _private_file(path: Path) -> None:
     """Create the database file 0600 (SQLite gives its -wal/-shm files the same mode), and tighten an old one."""
