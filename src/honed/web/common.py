@@ -39,8 +39,8 @@ async def checked_form(request: Request, role: str | None = None) -> tuple[dict,
     return user, form
 
 
-def render(request: Request, name: str, **context) -> HTMLResponse:
-    template = request.app.state.env.get_template(name)
+def render(request: Request, template_name: str, **context) -> HTMLResponse:
+    template = request.app.state.env.get_template(template_name)
     user = request.session.get("user")
     csrf = auth.csrf_token(request.session)
     flash = request.session.pop("flash", None)
