@@ -135,10 +135,15 @@ def test_data_explorer_pages_searches_and_shows_counts_not_pii(tmp_path, page):
 
 
 def test_playground_streams_a_reply_from_honed_serve(tmp_path, page):
-    from servekit import live_server
+    """`honed serve` mounts the workbench at `/`; /v1 still wants the bearer token, which the page never sees."""
+    import httpx
+    from servekit import API_KEY, live_server
 
     _, db = make_workbench(tmp_path)  # accounts in the store `honed serve` uses
-    with live_server(["tiny-random"], db) as (url, _process):
+    with live_server(["tiny-random"], db, "--api-key-env", "HONED_TEST_KEY", env={"HONED_TEST_KEY": API_KEY}) \
+            as (url, _process):
+        assert httpx.get(f"{url}/v1/models").status_code == 401
+        assert httpx.get(f"{url}/v1/models", headers={"authorization": f"Bearer {API_KEY}"}).status_code == 200
         log_in(page, url, "rita", PASSWORD, then="/playground")
         options = page.locator("#model-left option").all_inner_texts()
         assert "tiny-random" in options
@@ -150,4 +155,5 @@ def test_playground_streams_a_reply_from_honed_serve(tmp_path, page):
         page.wait_for_selector("#reply-right[data-done='1']", timeout=90_000)
         assert page.inner_text("#reply-left").strip() and not page.inner_text("#reply-left").startswith("[error")
         assert time.monotonic() - started < 90
+        assert API_KEY not in page.content()
         screenshot(page, "playground")
