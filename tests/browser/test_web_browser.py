@@ -6,12 +6,12 @@ import time
 import uuid
 
 from conftest import log_in, screenshot, serving
+from webkit import PASSWORD, make_workbench, write_battles
 
 from honed.core.prepared import PreparedData
 from honed.core.store import Store
 from honed.registry import register_run
 from honed.web.battles import import_battles
-from webkit import PASSWORD, make_workbench, write_battles
 
 BASE = {"accuracy": 0.90, "f1_macro": 0.88}
 

@@ -15,7 +15,7 @@ def run_ui(args) -> int:
     from honed.core.store import Store
 
     db = Path(args.db) if args.db else None
-    chores = args.add_user or args.battles or args.label_studio or args.export
+    chores = args.add_user or args.battles or args.label_studio or args.export or args.generate
     if args.add_user:
         _add_user(db, args.add_user, args.role)
     with Store(db) as store:
@@ -28,6 +28,8 @@ def run_ui(args) -> int:
 
             count = import_label_studio(store, Path(args.label_studio), seed=args.seed)
             print(f"imported {count} Label Studio tasks from {args.label_studio}")
+        if args.generate:
+            _generate(store, args)
         if args.export:
             _export(store, Path(args.export))
     if chores:
@@ -51,6 +53,32 @@ def _add_user(db: Path | None, name: str, role: str) -> None:
     print(f"account `{name}` ({role}) saved")
 
 
+def _generate(store, args) -> None:
+    import httpx
+
+    from honed.web.generate import generate_battles, read_prompts
+
+    models = tuple(m.strip() for m in (args.models or "").split(",") if m.strip())
+    if len(models) != 2 or not args.upstream:
+        raise HonedError("--generate needs --models A,B (two names) and --upstream URL",
+                         "e.g. honed ui --generate prompts.txt --models base,tuned --upstream http://127.0.0.1:8000")
+    key = _api_key(args)
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    with httpx.Client(base_url=args.upstream.rstrip("/"), headers=headers, timeout=300) as client:
+        count = generate_battles(store, client, read_prompts(Path(args.generate)), models, seed=args.seed)
+    print(f"generated {count} battles ({models[0]} vs {models[1]})")
+
+
+def _api_key(args) -> str | None:
+    if not args.api_key_env:
+        return None
+    key = os.environ.get(args.api_key_env) or None
+    if key is None:
+        raise HonedError(f"--api-key-env names `{args.api_key_env}`, which is not set or empty",
+                         f"export {args.api_key_env}=... first, or drop --api-key-env")
+    return key
+
+
 def _export(store, directory: Path) -> None:
     import json
 
@@ -71,12 +99,7 @@ def _serve(args, db: Path | None) -> int:
 
     from honed.web.app import WorkbenchOptions, create_workbench
 
-    api_key = None
-    if args.api_key_env:
-        api_key = os.environ.get(args.api_key_env) or None
-        if api_key is None:
-            raise HonedError(f"--api-key-env names `{args.api_key_env}`, which is not set or empty",
-                             f"export {args.api_key_env}=... first, or drop --api-key-env")
+    api_key = _api_key(args)
     app = create_workbench(WorkbenchOptions(db=db, upstream=args.upstream.rstrip("/") if args.upstream else None,
                                             api_key=api_key))
     print(f"workbench at http://{args.host}:{args.port}/ (accounts: honed ui --add-user NAME --role reviewer)")
@@ -100,6 +123,9 @@ def register(verbs) -> None:
     ui.add_argument("--battles", metavar="FILE", help='import JSONL battles {"prompt", "answers": {MODEL: TEXT, '
                     'MODEL: TEXT}}')
     ui.add_argument("--label-studio", metavar="FILE", help="import Label Studio tasks (pairwise template)")
+    ui.add_argument("--generate", metavar="PROMPTS", help="make battles by asking --models A,B at --upstream "
+                    "every prompt of this file (one a line)")
+    ui.add_argument("--models", metavar="A,B", help="the two served models (or adapters) for --generate")
     ui.add_argument("--export", metavar="DIR", help="write preferences.jsonl, sft.jsonl and label-studio.json")
     ui.add_argument("--seed", type=int, default=0, help="seed of the left/right assignment of imported battles")
     ui.set_defaults(handler="honed.cli.web:run_ui")

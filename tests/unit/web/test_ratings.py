@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from honed.web.ratings import bradley_terry, ratings_with_intervals, outcomes, win_rate, wilson_interval
+from honed.web.ratings import bradley_terry, outcomes, ratings_with_intervals, wilson_interval, win_rate
 
 
 def test_wilson_interval_matches_the_textbook_value():

@@ -2,12 +2,12 @@
 import json
 
 import pytest
+from webkit import write_battles
 
 from honed.cli import main
 from honed.core.errors import HonedError
 from honed.core.store import Store
 from honed.web.auth import authenticate, session_secret
-from webkit import write_battles
 
 
 def test_add_user_reads_the_password_from_the_environment(tmp_path, monkeypatch, capsys):
@@ -50,3 +50,36 @@ def test_the_session_secret_is_private_and_stable(tmp_path):
     first = session_secret(tmp_path)
     assert session_secret(tmp_path) == first and len(first) > 40
     assert (tmp_path / "web-secret").stat().st_mode & 0o777 == 0o600
+
+
+def test_generated_battles_ask_both_models_every_prompt(tmp_path):
+    import httpx
+
+    from honed.web.generate import generate_battles, read_prompts
+
+    asked = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        asked.append((body["model"], body["messages"][0]["content"]))
+        return httpx.Response(200, json={"choices": [{"message": {"content": f"{body['model']} says hi"}}]})
+
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text('first question\n{"prompt": "second question"}\n\n')
+    with Store(tmp_path / "h.db") as store, httpx.Client(base_url="http://x", transport=httpx.MockTransport(server)) \
+            as client:
+        assert generate_battles(store, client, read_prompts(prompts), ("base", "tuned")) == 2
+        battles = [dict(b) for b in store.battles()]
+    assert asked == [("base", "first question"), ("tuned", "first question"), ("base", "second question"),
+                     ("tuned", "second question")]
+    assert battles[1]["answer_b"] == "tuned says hi" and battles[1]["source"] == "generated"
+
+
+def test_ui_help_imports_no_server():
+    import subprocess
+    import sys
+
+    code = ("import sys; from honed.cli import build_parser; build_parser().parse_args(['ui']); "
+            "print(sorted(m for m in ('fastapi', 'torch', 'uvicorn', 'honed.web.app') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -5,10 +5,10 @@ import sys
 
 import pytest
 from fastapi.testclient import TestClient
+from webkit import csrf_of, login, make_workbench, write_battles
 
 from honed.core.store import Store
 from honed.web.battles import import_battles, left_is_a
-from webkit import csrf_of, login, make_workbench, write_battles
 
 
 @pytest.fixture
