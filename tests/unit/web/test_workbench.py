@@ -84,11 +84,13 @@ def test_a_stored_script_renders_as_text(tmp_path):
 def test_left_right_assignment_is_balanced_over_100_seeded_battles(tmp_path):
     with Store(tmp_path / "b.db") as store:
         import_battles(store, write_battles(tmp_path / "b.jsonl", 100), seed=3)
-        sides = [left_is_a(b) for b in store.battles()]
+        battles = store.battles()
+        sides = [left_is_a(b) for b in battles]
         again = [left_is_a(b) for b in store.battles()]
     assert sides == again  # seeded: the same battle always shows the same side
     assert abs(sum(sides) / len(sides) - 0.5) < 0.1
-    assert 0 < sum(a != b for a, b in zip(sides, sides[1:], strict=False))  # not a fixed pattern of one side
+    coins = [side for b, side in zip(battles, sides, strict=True) if b["id"] % 2 == 0]
+    assert 0.3 < sum(coins) / len(coins) < 0.7  # random per pair, not a fixed alternation
 
 
 def test_reviewers_cannot_promote(bench):
@@ -132,7 +134,7 @@ def test_exports_pass_data_check(tmp_path):
     assert len(sft.read_text().splitlines()) == 3 + 12  # 3 corrections and 12 answers rated 5/5 correct
     for path in (prefs, sft):
         check = subprocess.run([sys.executable, "-m", "honed", "data", "check", str(path)], capture_output=True,
-                               text=True)
+                               text=True, check=False)
         assert check.returncode == 0, check.stdout + check.stderr
     tasks = json.loads(client.get("/export/label-studio.json").text)
     assert len(tasks) == 12 and sum(len(t["annotations"]) for t in tasks) == 6
@@ -141,7 +143,7 @@ def test_exports_pass_data_check(tmp_path):
 def test_label_studio_round_trip(tmp_path, bench):
     from honed.web.exports import import_label_studio
 
-    client, db = bench
+    client, _ = bench
     login(client)
     exported = tmp_path / "ls.json"
     exported.write_text(client.get("/export/label-studio.json").text, encoding="utf-8")
