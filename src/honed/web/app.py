@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.middleware.sessions import SessionMiddleware
 
+from honed.core.errors import HonedError
 from honed.core.paths import honed_home
 from honed.web import auth, routes
 from honed.web.common import Forbidden, LoginRequired
@@ -48,6 +49,10 @@ def _add_handlers(app: FastAPI) -> None:
         if request.method == "GET":
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         return PlainTextResponse("log in first", status_code=401)
+
+    @app.exception_handler(HonedError)
+    async def bad_input(_request: Request, exc: HonedError):
+        return PlainTextResponse(f"{exc.problem}" + (f" ({exc.fix})" if exc.fix else ""), status_code=400)
 
     @app.exception_handler(Forbidden)
     async def forbidden(_request: Request, exc: Forbidden):

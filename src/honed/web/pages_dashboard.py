@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, PlainTextResponse, RedirectResponse
 from honed.core.errors import HonedError
 from honed.core.paths import honed_home
 from honed.web import dashboard, explorer
-from honed.web.common import checked_form, current_user, flash, open_store, render
+from honed.web.common import checked_form, current_user, flash, form_int, open_store, render
 
 FILE_TYPES = {"report.html": "text/html", "audit.html": "text/html", "dropped.jsonl": "text/plain"}
 
@@ -68,7 +68,7 @@ def add(app: FastAPI) -> None:
 
         with open_store(request) as store:
             _registry_action(request, lambda: promote_version(
-                store, form.get("name", ""), int(form.get("version", 0) or 0), form.get("alias", "production"),
+                store, form.get("name", ""), form_int(form, "version"), form.get("alias", "production"),
                 reason=f"promoted from the workbench by {user['name']}"), "promoted")
         return RedirectResponse("/#registry", status_code=303)
 

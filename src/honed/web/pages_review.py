@@ -7,8 +7,9 @@ from itertools import combinations
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
+from honed.core.errors import HonedError
 from honed.web import battles, exports, ratings
-from honed.web.common import Forbidden, checked_form, current_user, open_store, render
+from honed.web.common import checked_form, current_user, form_int, open_store, render
 
 
 def add(app: FastAPI) -> None:
@@ -28,7 +29,7 @@ def add(app: FastAPI) -> None:
     async def vote(request: Request):
         user, form = await checked_form(request)
         with open_store(request) as store:
-            battle = store.battle(int(form.get("battle_id", 0) or 0))
+            battle = store.battle(form_int(form, "battle_id"))
             if battle is None:
                 return PlainTextResponse("no such battle", status_code=404)
             row = battles.vote_row(battle, user["name"], form.get("vote", ""), form.get("correction", ""),
@@ -60,11 +61,11 @@ def add(app: FastAPI) -> None:
     @app.post("/review/expert")
     async def rate(request: Request):
         user, form = await checked_form(request)
-        score = int(form.get("score", 0) or 0)
+        score = form_int(form, "score")
         if not 1 <= score <= 5:
-            raise Forbidden("a score is 1 to 5")
+            raise HonedError(f"a score is 1 to 5, got {score}", "pick one of the five")
         with open_store(request) as store:
-            battle = store.battle(int(form.get("battle_id", 0) or 0))
+            battle = store.battle(form_int(form, "battle_id"))
             if battle is None:
                 return PlainTextResponse("no such battle", status_code=404)
             (model, answer), _ = battles.sides(battle)

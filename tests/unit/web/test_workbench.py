@@ -150,3 +150,51 @@ def test_label_studio_round_trip(tmp_path, bench):
     with Store(tmp_path / "other.db") as store:
         assert import_label_studio(store, exported) == 4
         assert [b["prompt"] for b in store.battles()] == [f"Question {i}?" for i in range(4)]
+
+
+def test_bad_form_values_are_a_clear_400(bench):
+    client, db = bench
+    token = login(client)
+    assert client.post("/review/vote", data={"csrf": token, "battle_id": "x", "vote": "left"}).status_code == 400
+    answer = client.post("/review/vote", data={"csrf": token, "battle_id": 1, "vote": "maybe"})
+    assert answer.status_code == 400 and "unknown vote" in answer.text
+    assert client.post("/review/expert", data={"csrf": token, "battle_id": 1, "score": 9}).status_code == 400
+    with Store(db) as store:
+        assert store.votes() == [] and store.expert_ratings() == []
+
+
+def test_a_run_page_links_its_report_audit_and_dropped_rows(tmp_path):
+    app, db = make_workbench(tmp_path)
+    out = tmp_path / "out"
+    (out / "run").mkdir(parents=True)
+    (out / "data").mkdir()
+    (out / "data" / "dataset.json").write_text("{}")
+    (out / "data" / "audit.html").write_text("<h1>audit</h1>")
+    (out / "data" / "dropped.jsonl").write_text('{"code": "empty"}\n')
+    (out / "eval").mkdir()
+    (out / "eval" / "report.html").write_text("<h1>report</h1>")
+    with Store(db) as store:
+        store.start_run("r1", "train", "tickets", str(out / "run"), {})
+        store.record_report("r1", str(out / "eval" / "report.json"),
+                            {"primary_metric": "accuracy", "objective": {"value": 0.9, "passed": True}})
+    client = TestClient(app)
+    login(client)
+    page = client.get("/runs/r1").text
+    for name in ("report.html", "audit.html", "dropped.jsonl"):
+        assert f"/runs/r1/files/{name}" in page
+    report = client.get("/runs/r1/files/report.html")
+    assert report.text == "<h1>report</h1>" and "sandbox" in report.headers["content-security-policy"]
+    assert client.get("/runs/r1/files/config.yaml").status_code == 404  # only the named files, never a path
+    assert client.get("/runs/r1/files/..%2F..%2Fhoned.db").status_code == 404
+
+
+def test_the_dashboard_shows_a_models_drift_report(tmp_path):
+    app, _ = make_workbench(tmp_path)
+    (tmp_path / "monitor" / "tickets").mkdir(parents=True)
+    (tmp_path / "monitor" / "tickets" / "drift.json").write_text(json.dumps(
+        {"drift": True, "recommendation": "retrain", "checks": [{"name": "input_length_psi", "drift": True},
+                                                               {"name": "refusal_rate", "drift": False}]}))
+    client = TestClient(app)
+    login(client)
+    page = client.get("/").text
+    assert "DRIFT" in page and "input_length_psi" in page and "refusal_rate" not in page
