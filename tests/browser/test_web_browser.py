@@ -5,7 +5,7 @@ import json
 import time
 import uuid
 
-from conftest import log_in, screenshot, serving
+from browserkit import log_in, screenshot, serving
 from webkit import PASSWORD, make_workbench, write_battles
 
 from honed.core.prepared import PreparedData
