@@ -6,7 +6,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 
-.PHONY: demo test install clean lint
+.PHONY: demo test install browser clean lint
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "error: honed needs Python 3.11+ (found: $(PYTHON)); fix: make PYTHON=/path/to/python3.11 ..."; exit 2; }
@@ -26,7 +26,14 @@ install: $(STAMP)
 demo: install
 	$(VENV)/bin/honed run examples/support-tickets/honed.yaml --output examples/support-tickets/out --overwrite
 
-test: install
+# The workbench's browser tests drive Debian's chromium through Playwright (never `playwright install`). Idempotent;
+# where apt is missing or not permitted it only says so, and those tests skip with that reason.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { command -v apt-get >/dev/null 2>&1 && apt-get install -y chromium; } || \
+	  echo "note: chromium not installed (apt-get unavailable or not root); browser tests will skip"
+
+test: install browser
 	$(PY) -m pytest -n 2 -q tests
 
 clean:

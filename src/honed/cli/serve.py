@@ -13,8 +13,27 @@ def run_serve(args) -> int:
         max_body_bytes=args.max_body_bytes, log_sample_rate=args.log_sample_rate, redact=not args.no_redact,
         db=Path(args.db) if args.db else None, tensor_parallel_size=args.tensor_parallel_size,
         vllm_port=args.vllm_port, upstream=args.upstream)
-    run(options)
+    if args.no_ui:
+        run(options)
+        return 0
+    _run_with_workbench(options)
     return 0
+
+
+def _run_with_workbench(options) -> None:
+    """The server of `run`, with the workbench mounted at `/` (after the API's own routes, which win)."""
+    import uvicorn
+
+    from honed.serve.server import GRACEFUL_SHUTDOWN_S, build_app
+    from honed.web.mount import mount_workbench
+
+    app = build_app(options)
+    mount_workbench(app, options)
+    names = ", ".join(app.state.backend.model_names())
+    print(f"serving {names} at http://{options.host}:{options.port}/v1 (engine: {options.engine}); "
+          f"workbench at http://{options.host}:{options.port}/")
+    uvicorn.run(app, host=options.host, port=options.port, log_level="warning",
+                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S)
 
 
 def register(verbs) -> None:
@@ -44,4 +63,5 @@ def register(verbs) -> None:
     serve.add_argument("--vllm-port", type=int, metavar="PORT", help="vllm: its own port (default: a free one)")
     serve.add_argument("--upstream", metavar="URL",
                        help="vllm: proxy to this already running OpenAI-compatible server instead of starting one")
+    serve.add_argument("--no-ui", action="store_true", help="do not mount the web workbench at `/`")
     serve.set_defaults(handler="honed.cli.serve:run_serve")

@@ -93,7 +93,27 @@ def _v4_request_log(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_core, _v2_reports, _v3_registry, _v4_request_log]
+def _v5_workbench(db: sqlite3.Connection) -> None:
+    """`honed ui`: reviewer accounts, battles (one prompt, two answers), votes and expert ratings."""
+    run_script(db,
+        """
+        CREATE TABLE web_users (name TEXT PRIMARY KEY, password_hash TEXT, role TEXT, created REAL);
+        CREATE TABLE battles (id INTEGER PRIMARY KEY AUTOINCREMENT, prompt TEXT, model_a TEXT, answer_a TEXT,
+                              model_b TEXT, answer_b TEXT, seed INTEGER, source TEXT, created REAL);
+        CREATE TABLE votes (id INTEGER PRIMARY KEY AUTOINCREMENT, battle_id INTEGER REFERENCES battles(id),
+                            reviewer TEXT, time REAL, prompt TEXT, left_model TEXT, left_answer TEXT,
+                            right_model TEXT, right_answer TEXT, vote TEXT, winner TEXT, correction TEXT,
+                            comment TEXT);
+        CREATE INDEX votes_battle ON votes(battle_id);
+        CREATE TABLE expert_ratings (id INTEGER PRIMARY KEY AUTOINCREMENT, battle_id INTEGER, reviewer TEXT,
+                                     time REAL, prompt TEXT, model TEXT, answer TEXT, score INTEGER,
+                                     correct INTEGER, correction TEXT, comment TEXT);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1_core, _v2_reports, _v3_registry, _v4_request_log,
+                                                    _v5_workbench]
 
 
 def migrate(db: sqlite3.Connection) -> int:
@@ -313,6 +333,65 @@ class Store:
         if request_id is None:
             return self.db.execute(sql + " ORDER BY f.time").fetchall()
         return self.db.execute(sql + " WHERE f.request_id=? ORDER BY f.time", (request_id,)).fetchall()
+
+    # workbench: reviewers, battles, votes, expert ratings -----------------------------------------------------
+    def add_web_user(self, name: str, password_hash: str, role: str) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO web_users VALUES (?,?,?,?)",
+                            (name, password_hash, role, time.time()))
+
+    def web_user(self, name: str) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM web_users WHERE name=?", (name,)).fetchone()
+
+    def add_battle(self, prompt: str, model_a: str, answer_a: str, model_b: str, answer_b: str, *, seed: int,
+                   source: str = "import") -> int:
+        with self.db:
+            cursor = self.db.execute("INSERT INTO battles (prompt, model_a, answer_a, model_b, answer_b, seed, "
+                                     "source, created) VALUES (?,?,?,?,?,?,?,?)",
+                                     (prompt, model_a, answer_a, model_b, answer_b, seed, source, time.time()))
+        return cursor.lastrowid
+
+    def battle(self, battle_id: int) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM battles WHERE id=?", (battle_id,)).fetchone()
+
+    def battles(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM battles ORDER BY id").fetchall()
+
+    def next_battle_for(self, reviewer: str) -> sqlite3.Row | None:
+        """The oldest battle this reviewer has not voted on yet."""
+        return self.db.execute("SELECT * FROM battles WHERE id NOT IN (SELECT battle_id FROM votes WHERE "
+                               "reviewer=?) ORDER BY id LIMIT 1", (reviewer,)).fetchone()
+
+    def add_vote(self, row: dict) -> int:
+        """One complete vote row: reviewer, prompt, both answers with their models, the vote, any correction."""
+        columns = ("battle_id", "reviewer", "prompt", "left_model", "left_answer", "right_model", "right_answer",
+                   "vote", "winner", "correction", "comment")
+        with self.db:
+            cursor = self.db.execute(f"INSERT INTO votes ({', '.join(columns)}, time) VALUES "
+                                     f"({', '.join('?' * len(columns))}, ?)",
+                                     (*(row.get(c) for c in columns), time.time()))
+        return cursor.lastrowid
+
+    def votes(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM votes ORDER BY id").fetchall()
+
+    def vote(self, vote_id: int) -> sqlite3.Row | None:
+        return self.db.execute("SELECT * FROM votes WHERE id=?", (vote_id,)).fetchone()
+
+    def add_expert_rating(self, row: dict) -> int:
+        columns = ("battle_id", "reviewer", "prompt", "model", "answer", "score", "correct", "correction", "comment")
+        with self.db:
+            cursor = self.db.execute(f"INSERT INTO expert_ratings ({', '.join(columns)}, time) VALUES "
+                                     f"({', '.join('?' * len(columns))}, ?)",
+                                     (*(row.get(c) for c in columns), time.time()))
+        return cursor.lastrowid
+
+    def expert_ratings(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM expert_ratings ORDER BY id").fetchall()
+
+    def metric_names(self, run_id: str) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT name FROM metrics WHERE run_id=? ORDER BY name",
+                                              (run_id,))]
 
 
 def _private_file(path: Path) -> None:
