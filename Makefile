@@ -30,7 +30,8 @@ demo: install
 # where apt is missing or not permitted it only says so, and those tests skip with that reason.
 browser:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
-	  { command -v apt-get >/dev/null 2>&1 && apt-get install -y chromium; } || \
+	  { command -v apt-get >/dev/null 2>&1 && { DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium || \
+	    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }; }; } || \
 	  echo "note: chromium not installed (apt-get unavailable or not root); browser tests will skip"
 
 test: install browser
