@@ -72,7 +72,7 @@ def efficiency_html(report: dict) -> str:
     cols = [("latency_p50_ms", "p50 ms", 1), ("latency_p95_ms", "p95 ms", 1), ("tokens_per_second", "tokens/s (batch 1)", 1),
             ("throughput_requests_per_second", "requests/s (batched)", 2),
             ("mean_prompt_tokens", "prompt tokens", 0), ("mean_output_tokens", "output tokens", 1),
-            ("cost_per_1000_requests_self_hosted", "$ / 1k requests, self-hosted", 4),
+            ("train_seconds", "training s", 1), ("cost_per_1000_requests_self_hosted", "$ / 1k requests, self-hosted", 6),
             ("cost_per_1000_requests_api", "$ / 1k requests at API prices", 4)]
     head = "<tr><th>candidate</th>" + "".join(f"<th>{label}</th>" for _, label, _ in cols) + "</tr>"
     rows = "".join(f"<tr><td>{html.escape(n)}</td>" + "".join(
