@@ -98,7 +98,7 @@ def write_project(folder: Path, name: str, train: list[dict], test: list[dict], 
                        "bootstrap_samples": 1000},
     }
     if args.fine_tune_only:  # recipe ablations: the same test rows, only the fine-tune evaluated
-        config["evaluation"]["baselines"] = []
+        config["evaluation"].update(baselines=[], latency_samples=0, max_new_tokens=4)
     for item in args.set or []:  # e.g. --set balance_labels=false learning_rate=4e-4
         key, _, value = item.partition("=")
         config["train"][key] = yaml.safe_load(value)

@@ -59,6 +59,7 @@ def test_the_recipe_is_recorded_and_the_fine_tune_gets_label_scoring(two_step_ru
     assert recipe["learning_rate"]["value"] == pytest.approx(2e-4 * 2)  # tiny config: LoRA r = 4 → 2e-4 × sqrt(4)
     assert recipe["epochs"] == {"value": 2.0, "why": "set in the config"}  # the tiny config sets epochs: 2
     assert report["recipe"] == recipe
+    assert "<h2>Recipe</h2>" in (out / "report.html").read_text()
     assert set(report["details"]["fine_tuned"]["by_decoding"]) == {"greedy", "label_scoring"}
 
 
@@ -95,6 +96,7 @@ def test_budget_search_stops_near_the_budget_and_never_touches_the_test_split(ti
     assert set(search["params"]) == {"learning_rate", "epochs", "r"} and search["params"]["epochs"] == 1.0
     assert "validation" in search["selected_on"]
     assert not reads_during_search and reads_after  # the test split is read only by the final evaluation
+    assert "Budgeted search" in (out / "report.html").read_text()
     trials = (out / "search" / "trials.jsonl").read_text().splitlines()
     assert len(trials) == search["trials"]
     meta = json.loads((out / "run" / "meta.json").read_text())

@@ -151,6 +151,8 @@ def render_html(report: dict) -> str:
         length_plot,
         notes_html,
         probes_html,
+        recipe_html,
+        search_html,
     )
 
     level = _level(report)
@@ -164,8 +166,8 @@ def render_html(report: dict) -> str:
             sections.append(_img(_confusion_plot(confusion, name), f"confusion matrix: {name}"))
     if report.get("lengths"):
         sections.append(_img(length_plot(report["lengths"]), "output length distribution (words)"))
-    sections += [probes_html(report), efficiency_html(report), judge_html(report), _errors_html(report),
-                 notes_html(report)]
+    sections += [probes_html(report), efficiency_html(report), recipe_html(report), search_html(report),
+                 judge_html(report), _errors_html(report), notes_html(report)]
     body = "\n".join(s for s in sections if s)
     return html_page(f"honed report: {report.get('project', '')}", body)
 

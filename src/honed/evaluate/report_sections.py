@@ -125,3 +125,25 @@ def _num(value, digits: int = 2) -> str:
 
 def _rel(value) -> str:
     return "" if value is None else f"{value:+.1%}"
+
+
+def recipe_html(report: dict) -> str:
+    """The default recipe's choices for this run (honed.train.recipe), each with its reason."""
+    recipe = report.get("recipe") or {}
+    if not recipe:
+        return ""
+    rows = "".join(f"<tr><td>{html.escape(key)}</td><td>{html.escape(str(c.get('value')))}</td>"
+                   f"<td>{html.escape(str(c.get('why', '')))}</td></tr>" for key, c in recipe.items())
+    return ("<h2>Recipe</h2><p>Values chosen for the keys left at <code>auto</code> (a value set in the config is "
+            f"used as is).</p><table><tr><th>key</th><th>value</th><th>why</th></tr>{rows}</table>")
+
+
+def search_html(report: dict) -> str:
+    """`honed run --budget`: what the search tried and what it kept."""
+    search = report.get("search")
+    if not search:
+        return ""
+    params = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in search["params"].items())
+    return (f"<h2>Budgeted search</h2><p>{search['trials']} trial(s) in {search['elapsed_seconds']:.0f} s (budget "
+            f"{search['budget_seconds']:g} s), selected on {html.escape(search['selected_on'])}: best "
+            f"{html.escape(params)} (validation loss {search['value']:.4f}).</p>")
