@@ -94,7 +94,7 @@ def write_project(folder: Path, name: str, train: list[dict], test: list[dict], 
                  "split": {"train": 0.85, "validation": 0.05, "test": 0.10}},
         "model": {"base": args.model, "max_length": 256},
         "train": {"max_steps": args.max_steps} if args.max_steps else {},
-        "evaluation": {"probes": False, "perplexity": False, "latency_samples": 2, "max_new_tokens": 12,
+        "evaluation": {"probes": False, "perplexity": False, "latency_samples": 2, "max_new_tokens": args.max_new_tokens,
                        "bootstrap_samples": 1000},
     }
     if args.fine_tune_only:  # recipe ablations: the same test rows, only the fine-tune evaluated
@@ -173,6 +173,7 @@ def main() -> int:
     parser.add_argument("--max-steps", type=int, default=None, help="cap on optimizer steps (else the recipe's)")
     parser.add_argument("--intents", type=int, default=None, help="banking77: keep the first N intents only")
     parser.add_argument("--model", default="smollm2-135m-instruct")
+    parser.add_argument("--max-new-tokens", type=int, default=12, help="greedy answer length (labels are short)")
     parser.add_argument("--output", default="/tmp/honed-bench-recipes")
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--classical-only", action="store_true", help="only the classical baseline, full data")
