@@ -65,8 +65,8 @@ def test_the_recipe_is_recorded_and_the_fine_tune_gets_label_scoring(two_step_ru
 
 @pytest.mark.slow  # a 30-second search by design, then the final run
 def test_budget_search_stops_near_the_budget_and_never_touches_the_test_split(tiny_project, monkeypatch):
-    import honed.runs as runs
-    import honed.train.sweep as sweep
+    from honed import runs
+    from honed.train import sweep
 
     searching, reads_during_search, reads_after = [False], [], []
     original_sample, original_sweep = runs.sample_test, sweep.run_sweep

@@ -20,7 +20,6 @@ from honed.core.records import Conversation, as_record, class_label
 from honed.evaluate.generate import generate_all, score_labels
 from honed.evaluate.metrics import parse_label, task_metrics
 
-
 CandidateKind = Literal["model", "api", "classical"]  # a local LLM; a remote endpoint; a scikit-learn model
 
 

@@ -91,13 +91,13 @@ def epochs_for(cfg: Config, rows: list[dict], tokenizer) -> tuple[float, str]:
     speed = TOKENS_PER_SECOND.get(cfg.model.base, DEFAULT_TOKENS_PER_SECOND)
     epoch_seconds = estimate_tokens(rows, tokenizer, cfg.model.max_length) / speed
     affordable = t.auto_max_minutes * 60 / max(epoch_seconds, 1e-9)
-    plan = f"{steps_per_epoch} steps per epoch ({len(rows)} rows, batch {per_step}), ~{epoch_seconds:.0f} s per " \
-           f"epoch at {speed:.0f} tokens/s"
+    plan = (f"{steps_per_epoch} steps per epoch ({len(rows)} rows, batch {per_step}), ~{epoch_seconds:.0f} s per "
+            f"epoch at {speed:.0f} tokens/s")
     if wanted <= affordable:
         return float(wanted), f"{wanted} epoch(s) reach ≥ {t.auto_min_steps} steps; {plan}"
     capped = max(1.0, math.floor(affordable * 10) / 10)
-    return capped, f"capped by train.auto_max_minutes = {t.auto_max_minutes:g} (wanted {wanted} for " \
-                   f"{t.auto_min_steps} steps); {plan}"
+    return capped, (f"capped by train.auto_max_minutes = {t.auto_max_minutes:g} (wanted {wanted} for "
+                    f"{t.auto_min_steps} steps); {plan}")
 
 
 def estimate_tokens(rows: list[dict], tokenizer, max_length: int) -> float:
