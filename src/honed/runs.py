@@ -7,6 +7,7 @@ They sit above every stage (they may import any of them) and below the CLI.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from dataclasses import dataclass, field
@@ -34,14 +35,25 @@ class Clock:
 
 def run_whole_flow(cfg: Config, output: Path) -> Path:
     """`honed run`: prepare → baselines → train → evaluate → report. Returns the path of report.json."""
-    from honed.data.prepare import run_prepare
-    from honed.train.methods import load_for_training
-
     clock = Clock()
+    data = prepare_data(cfg, output)
+    clock.lap("prepare_s")
+    return train_and_report(cfg, data, output, clock)
+
+
+def prepare_data(cfg: Config, output: Path) -> PreparedData:
+    from honed.data.prepare import run_prepare
+
     data = run_prepare(cfg, output / "data")
     console.print(f"[bold]data[/] {data.counts} · hash {data.dataset_hash} · dropped rows: "
                   f"{output / 'data' / 'dropped.jsonl'}")
-    clock.lap("prepare_s")
+    return data
+
+
+def train_and_report(cfg: Config, data: PreparedData, output: Path, clock: Clock, extra: dict | None = None) -> Path:
+    """Baselines → train → evaluate → report on prepared data (the second half of `honed run`)."""
+    from honed.train.methods import load_for_training
+
     model, tokenizer = load_for_training(cfg)  # QLoRA loads in 4-bit here; other methods load plainly
     clock.lap("load_model_s")
     baselines = evaluate_base(cfg, data, model, tokenizer)
@@ -50,9 +62,81 @@ def run_whole_flow(cfg: Config, output: Path) -> Path:
     trained = train_run(cfg, data, run, model=(model, tokenizer))
     clock.lap("train_s")
     with run.failure_status():
-        report = evaluate_run(cfg, data, run, trained.model, tokenizer, baselines, output, clock)
+        report = evaluate_run(cfg, data, run, trained.model, tokenizer, baselines, output, clock, extra)
     run.finish(train_seconds=trained.seconds)
     return report
+
+
+def budget_run(cfg: Config, output: Path, seconds: float) -> Path:
+    """`honed run --budget`: prepare; a time-boxed search selecting on the validation split only; then the
+    ordinary flow (baselines, training, the one evaluation on the frozen test split) with the best config. The
+    report's `search` section records the trials, the best parameters and the budget."""
+    from honed.train.sweep import sweep_config
+
+    clock = Clock()
+    data = prepare_data(cfg, output)
+    clock.lap("prepare_s")
+    search = budget_search(cfg, data, output / "search", seconds)
+    clock.lap("search_s")
+    best = sweep_config(cfg, search["params"])
+    console.print(f"[bold]search[/] {search['trials']} trial(s) in {search['elapsed_seconds']:.0f} s "
+                  f"(budget {seconds:g} s): best {search['params']} (validation loss {search['value']:.4f})")
+    return train_and_report(best, data, output, clock, extra={"search": search})
+
+
+def budget_search(cfg: Config, data: PreparedData, output: Path, seconds: float) -> dict:
+    """Optuna (honed.train.sweep) over learning rate, epochs and LoRA rank until `seconds` have passed."""
+    from honed.train.sweep import run_sweep
+
+    if seconds <= 0:
+        raise HonedError(f"the budget must be positive, got {seconds:g} s", "write e.g. `--budget 20m`")
+    require_validation(data, "a budgeted search")
+    output.mkdir(parents=True, exist_ok=True)
+    search_cfg, ranges = budget_ranges(cfg, data, seconds)
+    started = time.perf_counter()
+    summary = run_sweep(search_cfg, output, None, validation_trial(data), timeout=seconds)
+    return {**summary, "budget_seconds": seconds, "elapsed_seconds": round(time.perf_counter() - started, 2),
+            "selected_on": "validation loss (the test split is not evaluated until the final report)",
+            "ranges": ranges, "path": str(output.resolve())}
+
+
+def budget_ranges(cfg: Config, data: PreparedData, seconds: float) -> tuple[Config, dict]:
+    """Search ranges around the recipe: a key the user set stays fixed; an `auto` learning rate spans the
+    recipe's ×¼ to ×4; `auto` epochs span a quarter of the recipe's to what fits a third of the budget."""
+    from honed.data.split import subsample
+    from honed.models.load import load_tokenizer
+    from honed.train.recipe import adapt_recipe
+
+    t = cfg.train
+    planning = cfg.model_copy(update={"train": t.model_copy(update={"auto_max_minutes": seconds / 3 / 60})})
+    train = subsample(data.splits["train"], t.max_train_examples, t.seed)
+    recipe = adapt_recipe(planning, train, load_tokenizer(cfg.model.base)).cfg.train
+    rate = recipe.learning_rate
+    rates = [rate / 4, rate * 4] if t.learning_rate == "auto" else [rate, rate]
+    epochs = [max(1.0, float(math.ceil(recipe.epochs / 4))), recipe.epochs] if t.epochs == "auto" \
+        else [recipe.epochs, recipe.epochs]
+    ranges = {"learning_rate": rates, "epochs": epochs, "r": sorted(set(t.sweep_r))}
+    update = {"sweep_learning_rate": rates, "sweep_epochs": epochs}
+    return cfg.model_copy(update={"train": t.model_copy(update=update)}), ranges
+
+
+def require_validation(data: PreparedData, what: str) -> None:
+    if not data.splits.get("validation"):
+        raise HonedError(f"{what} minimises validation loss, and the validation split is empty",
+                         "set `data.split.validation` above 0 or give `data.validation`")
+
+
+def validation_trial(data: PreparedData):
+    """One sweep trial: an ordinary training run scored by its best validation loss (never the test split)."""
+
+    def train_trial(trial_cfg: Config, path: Path) -> float:
+        run = RunDir.create(path, "sweep-trial", trial_cfg, data.dataset_hash)
+        result = train_run(trial_cfg, data, run)
+        value = min((loss for _, loss in result.eval_loss), default=float("inf"))
+        run.finish(best_eval_loss=value, train_seconds=result.seconds)
+        return value
+
+    return train_trial
 
 
 def train_run(cfg: Config, data: PreparedData, run: RunDir, *, model=None, resume_from: Path | None = None):
@@ -68,11 +152,25 @@ def train_run(cfg: Config, data: PreparedData, run: RunDir, *, model=None, resum
     with run.failure_status():
         model, tokenizer = model or load_for_training(cfg)
         train = subsample(data.splits["train"], cfg.train.max_train_examples, cfg.train.seed)
-        result = train_sft(cfg, model, tokenizer, train, data.splits.get("validation", []), run,
+        recipe = apply_recipe(cfg, train, tokenizer, run)
+        result = train_sft(recipe.cfg, model, tokenizer, recipe.train, data.splits.get("validation", []), run,
                            resume_from=resume_from)
     if run.is_main and run.meta.get("kind") == "train":  # `honed run` and `honed train`; not sweep trials
         register_version(cfg, run)
     return result
+
+
+def apply_recipe(cfg: Config, train: list[dict], tokenizer, run: RunDir):
+    """The default recipe (honed.train.recipe) for every `auto` key: logged and kept in meta.json as `recipe`."""
+    from honed.train.recipe import adapt_recipe
+
+    recipe = adapt_recipe(cfg, train, tokenizer)
+    run.meta["recipe"] = recipe.choices
+    run.write_meta()
+    if run.is_main and run.meta.get("kind") != "sweep-trial":
+        for line in recipe.describe():
+            console.print(f"[dim]recipe[/] {line}", highlight=False)
+    return recipe
 
 
 def register_version(cfg: Config, run: RunDir, *, kind: str = "train", parent: tuple[str, int] | None = None,
@@ -137,18 +235,8 @@ def sweep_run(cfg: Config, output: Path, trials: int) -> dict:
     from honed.train.sweep import run_sweep
 
     data = run_prepare(cfg, output / "data")
-    if not data.splits.get("validation"):
-        raise HonedError("a sweep minimises validation loss, and the validation split is empty",
-                         "set `data.split.validation` above 0 or give `data.validation`")
-
-    def train_trial(trial_cfg: Config, path: Path) -> float:
-        run = RunDir.create(path, "sweep-trial", trial_cfg, data.dataset_hash)
-        result = train_run(trial_cfg, data, run)
-        value = min((loss for _, loss in result.eval_loss), default=float("inf"))
-        run.finish(best_eval_loss=value, train_seconds=result.seconds)
-        return value
-
-    return run_sweep(cfg, output, trials, train_trial)
+    require_validation(data, "a sweep")
+    return run_sweep(cfg, output, trials, validation_trial(data))
 
 
 def evaluate_base(cfg: Config, data: PreparedData, model, tokenizer) -> dict:
@@ -171,14 +259,21 @@ def scored_by_likelihood(test: list[dict]) -> bool:
     return bool(test) and any(as_record(r).kind != "conversation" for r in test)
 
 
+CLASSICAL_SKIPPED = ("no classical baseline: preference, KTO and text data are scored by likelihood, which a "
+                     "classical model does not give")
+
+
 def evaluate_run(cfg: Config, data: PreparedData, run: RunDir, tuned, tokenizer, baselines: dict, output: Path,
-                 clock: Clock) -> Path:
+                 clock: Clock, extra: dict | None = None) -> Path:
     """Evaluate the trained model beside `baselines`, write report.json/html and predictions.jsonl, record it;
-    returns report.json."""
+    returns report.json. `extra` sections (e.g. the `--budget` search) are added to the report as they are."""
     from honed.evaluate.report import save_predictions, save_report
 
     test = sample_test(data, cfg)
     report, predictions = _fine_tuned_report(cfg, data, test, tuned, tokenizer, baselines, run, clock)
+    if run.meta.get("recipe"):
+        report["recipe"] = run.meta["recipe"]
+    report.update(extra or {})
     path = save_report(report, output)
     save_predictions(predictions, output)
     run.meta.setdefault("reports", []).append({"path": str(path.resolve()), "objective": report["objective"]})
@@ -199,7 +294,10 @@ def _fine_tuned_report(cfg, data, test, tuned, tokenizer, baselines, run, clock)
 
         scores = {**baselines, "fine_tuned": score_model("fine_tuned", tuned, tokenizer, test, cfg.model.max_length)}
         clock.lap("eval_fine_tuned_s")
-        return build_likelihood_report(cfg, data, test, scores, training, clock.timings), prediction_rows(test, scores)
+        report = build_likelihood_report(cfg, data, test, scores, training, clock.timings)
+        if "classical" in cfg.evaluation.baselines:
+            report.setdefault("notes", []).append(CLASSICAL_SKIPPED)
+        return report, prediction_rows(test, scores)
     from honed.evaluate.assemble import build_report, prediction_rows
     from honed.evaluate.suite import evaluate_fine_tuned
 

@@ -45,7 +45,7 @@ evaluation: {few_shot_k: 2, max_new_tokens: 4, batch_size: 8, bootstrap_samples:
     assert main(["run", str(tmp_path / "honed.yaml"), "--output", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["primary_metric"] == "f1_macro" and report["n_test"] >= 12
-    assert set(report["candidates"]) == {"zero_shot", "few_shot", "fine_tuned"}
+    assert set(report["candidates"]) == {"zero_shot", "few_shot", "classical", "fine_tuned"}
     for name, values in report["candidates"].items():
         lo, hi = report["confidence_intervals"][name]["f1_macro"]
         assert 0 <= lo <= hi <= 1 and 0 <= values["f1_macro"] <= 1

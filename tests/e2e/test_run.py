@@ -28,7 +28,7 @@ def test_run_writes_the_report_and_run_directory(finished_run, capsys):
         assert (out / name).is_file(), name
     report = json.loads((out / "report.json").read_text())
     assert report["primary_metric"] == "accuracy"
-    assert set(report["candidates"]) == {"zero_shot", "few_shot", "fine_tuned"}
+    assert set(report["candidates"]) == {"zero_shot", "few_shot", "classical", "fine_tuned"}
     for values in report["candidates"].values():
         assert 0.0 <= values["accuracy"] <= 1.0
     assert isinstance(report["objective"]["passed"], bool)

@@ -20,7 +20,7 @@ def test_quickstart_on_the_embedded_model(tmp_path, capsys):
     printed = capsys.readouterr().out.strip().splitlines()
     assert printed[-1] == str(out / "report.json")  # the report path is printed last
     report = json.loads((out / "report.json").read_text())
-    assert set(report["candidates"]) == {"zero_shot", "few_shot", "fine_tuned"}
+    assert set(report["candidates"]) == {"zero_shot", "few_shot", "classical", "fine_tuned"}
     assert report["n_test"] == 24 and report["base_model"] == "smollm2-135m-instruct"
     losses = [loss for _, loss in report["training"]["train_loss"]]
     assert len(losses) == 8 and min(losses[-3:]) < losses[0]

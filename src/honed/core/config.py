@@ -207,11 +207,34 @@ class Method(Section):
         return values
 
 
+def _positive_or_auto(value: Any) -> Any:
+    """A positive number or `auto`, with one message for anything else (not one per member of the union)."""
+    if value == "auto":
+        return value
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError("must be a number or `auto`") from None
+    if isinstance(value, bool) or number <= 0:
+        raise ValueError("must be greater than 0 or `auto`")
+    return number
+
+
 class Training(Section):
-    epochs: float = Field(1.0, gt=0, description="passes over the training split")
+    epochs: float | Literal["auto"] = Field(
+        "auto", description="passes over the training split; auto = enough for `auto_min_steps` optimizer steps on "
+        "small sets (at least 1), capped by `auto_max_minutes` of estimated training (docs/recipes.md)")
     max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps (overrides epochs)")
     max_train_examples: int | None = Field(None, ge=1, description="train on a seeded subsample of this size")
-    learning_rate: float = Field(2e-4, gt=0, description="peak learning rate")
+    learning_rate: float | Literal["auto"] = Field(
+        "auto", description="peak learning rate; auto = fitted to the method and rank (LoRA 2e-4 × sqrt(16 / r), "
+        "rsLoRA 2e-4, full 2e-5, ia3 3e-3, prefix 1e-2, prompt 3e-2; docs/recipes.md)")
+    balance_labels: bool | Literal["auto"] = Field(
+        "auto", description="classification: oversample rarer labels (seeded) to the most frequent one's count; "
+        "auto = when the most/least frequent label ratio exceeds 3")
+    auto_min_steps: int = Field(300, ge=1, description="epochs: auto aims at this many optimizer steps")
+    auto_max_minutes: float = Field(30.0, gt=0, description="epochs: auto plans no more training than this, "
+                                    "estimated from the training tokens and the model's typical tokens/s")
     batch_size: int = Field(8, ge=1, description="examples per optimizer step per device (before accumulation)")
     grad_accum: int = Field(1, ge=1, description="gradient accumulation steps")
     warmup_ratio: float = Field(0.05, ge=0, lt=1, description="share of steps spent warming up")
@@ -243,9 +266,14 @@ class Training(Section):
                                       description="honed sweep: [low, high] epochs")
 
 
+    _epochs_and_rate_positive = field_validator("epochs", "learning_rate", mode="before")(_positive_or_auto)
+
+
 class Evaluation(Section):
-    baselines: list[Literal["zero_shot", "few_shot"]] = Field(default_factory=lambda: ["zero_shot", "few_shot"],
-                                                             description="prompt baselines the fine-tune must beat")
+    baselines: list[Literal["zero_shot", "few_shot", "classical"]] = Field(
+        default_factory=lambda: ["zero_shot", "few_shot", "classical"],
+        description="baselines the fine-tune must beat: zero_shot and few_shot prompting of the base model; "
+        "classical = TF-IDF + linear SVM (classification) or nearest training answer / leading sentences")
     few_shot_k: int = Field(3, ge=1, description="demonstrations per few-shot prompt")
     few_shot_selection: Literal["stratified", "similar"] = Field(
         "stratified", description="few-shot demonstrations: one label-stratified set, or each input's most "

@@ -20,7 +20,7 @@ def build_report(cfg: Config, data, test: list[dict], results: dict, training: d
         "project": cfg.project, "task": cfg.objective.task, "primary_metric": cfg.objective.metric,
         "objective": {"metric": cfg.objective.metric, "target": cfg.objective.target},
         "candidates": {name: _numbers(r.metrics) for name, r in results.items()},
-        "details": {name: {"decoding": r.decoding, "api": r.is_api,
+        "details": {name: {"decoding": r.decoding, "api": r.is_api, "kind": r.kind,
                            "latency_ms_per_example": r.latency_ms, "seconds": r.seconds,
                            "confusion": r.per_decoding[r.decoding].get("confusion"),
                            "per_class": r.per_decoding[r.decoding].get("per_class"),
@@ -35,7 +35,7 @@ def build_report(cfg: Config, data, test: list[dict], results: dict, training: d
     }
     report.update(statistics_section(cfg, results, list(data.labels)))
     report["probes"] = probes_section(cfg, results)
-    report["efficiency"] = efficiency_report(results, cfg)
+    report["efficiency"] = efficiency_report(results, cfg, training)
     report["lengths"] = lengths_section(results)
     report["examples"] = worst_errors(test, results, prompt_of)
     if cfg.evaluation.judge_url:

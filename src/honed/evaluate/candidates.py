@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 from honed.core.chat import render_prompt
 from honed.core.config import Config
@@ -18,6 +19,8 @@ from honed.core.errors import HonedError
 from honed.core.records import Conversation, as_record, class_label
 from honed.evaluate.generate import generate_all, score_labels
 from honed.evaluate.metrics import parse_label, task_metrics
+
+CandidateKind = Literal["model", "api", "classical"]  # a local LLM; a remote endpoint; a scikit-learn model
 
 
 @dataclass
@@ -38,7 +41,18 @@ class CandidateResult:
     probes: dict = field(default_factory=dict)  # forgetting / fairness measurements (honed.evaluate.probes)
     efficiency: dict = field(default_factory=dict)  # per-request latency sample (honed.evaluate.efficiency)
     notes: list[str] = field(default_factory=list)
-    is_api: bool = False  # answered by a remote OpenAI-compatible endpoint: its hardware and weights are not ours
+    # What answered: a local LLM ("model"), a remote OpenAI-compatible endpoint ("api": its hardware and weights
+    # are not ours), or a classical scikit-learn model ("classical": no tokens, so no token-priced cost).
+    kind: CandidateKind = "model"
+    train_seconds: float = 0.0  # fitting time of a candidate trained here (the classical baseline)
+
+    @property
+    def is_api(self) -> bool:
+        return self.kind == "api"
+
+    @is_api.setter
+    def is_api(self, value: bool) -> None:
+        self.kind = "api" if value else "model"
 
 
 def prompt_of(record) -> list[dict]:

@@ -2,7 +2,8 @@
 
 Latency is measured one request at a time (batch 1, greedy, `evaluation.max_new_tokens`), the way a single user
 meets the model; throughput comes from the batched evaluation pass. Self-hosted cost = hardware $/hour × the
-seconds 1,000 requests take at the measured batched throughput; API cost = 1,000 × (prompt tokens × input price +
+seconds 1,000 requests take at the measured batched throughput (for the classical candidate, its prediction
+time: it has no tokens, so no API-priced cost); API cost = 1,000 × (prompt tokens × input price +
 output tokens × output price) / 1e6. Both prices are configuration (`evaluation.hardware_cost_per_hour`,
 `evaluation.api_input_cost_per_million`, `evaluation.api_output_cost_per_million`), recorded in the report.
 """
@@ -57,21 +58,32 @@ def efficiency_summary(result, cfg: Config) -> dict:
         summary["throughput_requests_per_second"] = 1 / seconds_per_request
         summary["throughput_tokens_per_second"] = out_tokens / seconds_per_request
         summary["cost_per_1000_requests_self_hosted"] = ev.hardware_cost_per_hour * seconds_per_request * 1000 / 3600
+    if result.train_seconds > 0:
+        summary["train_seconds"] = result.train_seconds
+    if result.kind == "classical":  # no tokens: its cost is the CPU time of its predictions, nothing else
+        for token_figure in ("mean_prompt_tokens", "mean_output_tokens", "throughput_tokens_per_second"):
+            summary.pop(token_figure, None)
+        return {**summary, "kind": "classical"}
     summary["cost_per_1000_requests_api"] = 1000 * (prompt_tokens * ev.api_input_cost_per_million
                                                     + out_tokens * ev.api_output_cost_per_million) / 1e6
     return summary
 
 
-def efficiency_report(results: dict, cfg: Config) -> dict:
+def efficiency_report(results: dict, cfg: Config, training: dict | None = None) -> dict:
+    """Every candidate's summary; the fine-tune's training time comes from `training` (TrainResult.figures())."""
     ev = cfg.evaluation
+    candidates = {name: efficiency_summary(r, cfg) for name, r in results.items() if r.outputs}
+    if "fine_tuned" in candidates and (training or {}).get("seconds"):
+        candidates["fine_tuned"]["train_seconds"] = float(training["seconds"])
     return {
-        "candidates": {name: efficiency_summary(r, cfg) for name, r in results.items() if r.outputs},
+        "candidates": candidates,
         "prices": {"hardware_cost_per_hour": ev.hardware_cost_per_hour,
                    "api_input_cost_per_million": ev.api_input_cost_per_million,
                    "api_output_cost_per_million": ev.api_output_cost_per_million, "currency": "USD"},
         "machine": machine_description(),
         "method": "latency: batch-1 greedy requests, wall clock; throughput: the batched evaluation pass "
-                  "(greedy decoding, includes tokenisation); costs use the configured prices",
+                  "(greedy decoding, includes tokenisation); the classical candidate: its batched prediction pass, "
+                  "self-hosted cost only (it reads no tokens); costs use the configured prices",
     }
 
 

@@ -72,7 +72,7 @@ def efficiency_html(report: dict) -> str:
     cols = [("latency_p50_ms", "p50 ms", 1), ("latency_p95_ms", "p95 ms", 1), ("tokens_per_second", "tokens/s (batch 1)", 1),
             ("throughput_requests_per_second", "requests/s (batched)", 2),
             ("mean_prompt_tokens", "prompt tokens", 0), ("mean_output_tokens", "output tokens", 1),
-            ("cost_per_1000_requests_self_hosted", "$ / 1k requests, self-hosted", 4),
+            ("train_seconds", "training s", 1), ("cost_per_1000_requests_self_hosted", "$ / 1k requests, self-hosted", 6),
             ("cost_per_1000_requests_api", "$ / 1k requests at API prices", 4)]
     head = "<tr><th>candidate</th>" + "".join(f"<th>{label}</th>" for _, label, _ in cols) + "</tr>"
     rows = "".join(f"<tr><td>{html.escape(n)}</td>" + "".join(
@@ -125,3 +125,25 @@ def _num(value, digits: int = 2) -> str:
 
 def _rel(value) -> str:
     return "" if value is None else f"{value:+.1%}"
+
+
+def recipe_html(report: dict) -> str:
+    """The default recipe's choices for this run (honed.train.recipe), each with its reason."""
+    recipe = report.get("recipe") or {}
+    if not recipe:
+        return ""
+    rows = "".join(f"<tr><td>{html.escape(key)}</td><td>{html.escape(str(c.get('value')))}</td>"
+                   f"<td>{html.escape(str(c.get('why', '')))}</td></tr>" for key, c in recipe.items())
+    return ("<h2>Recipe</h2><p>Values chosen for the keys left at <code>auto</code> (a value set in the config is "
+            f"used as is).</p><table><tr><th>key</th><th>value</th><th>why</th></tr>{rows}</table>")
+
+
+def search_html(report: dict) -> str:
+    """`honed run --budget`: what the search tried and what it kept."""
+    search = report.get("search")
+    if not search:
+        return ""
+    params = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in search["params"].items())
+    return (f"<h2>Budgeted search</h2><p>{search['trials']} trial(s) in {search['elapsed_seconds']:.0f} s (budget "
+            f"{search['budget_seconds']:g} s), selected on {html.escape(search['selected_on'])}: best "
+            f"{html.escape(params)} (validation loss {search['value']:.4f}).</p>")

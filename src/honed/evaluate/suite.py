@@ -23,7 +23,27 @@ def evaluate_baselines(cfg: Config, data, test: list[dict], model, tokenizer) ->
         from honed.evaluate.probes import attach_probes
 
         attach_probes(results, "base", model, tokenizer, prompts, references, cfg, data.labels)
+    if "classical" in cfg.evaluation.baselines:  # after the probes: they ride on a language model's result
+        results["classical"] = evaluate_classical(cfg, data.splits["train"], prompts, references, data.labels)
     return results
+
+
+def evaluate_classical(cfg: Config, train: list[dict], prompts: list[list[dict]], references: list[str],
+                       labels: list[str]) -> CandidateResult:
+    """The classical candidate (honed.evaluate.classical) fitted on the train split's user turns → references,
+    scored like the others; its per-request cost comes from its prediction time, not from tokens."""
+    from honed.evaluate.candidates import score_candidate
+    from honed.evaluate.classical import fit_and_predict, user_input
+
+    fit = fit_and_predict(cfg.objective.task, [user_input(prompt_of(r)) for r in train],
+                          [reference_of(r) for r in train], [user_input(p) for p in prompts])
+    outputs = next(iter(fit.predictions.values()))
+    result = score_candidate("classical", cfg, references, labels, outputs, fit.predictions)
+    result.outputs = result.predictions  # a classical model's answer is its prediction
+    result.kind, result.train_seconds = "classical", fit.train_seconds
+    result.seconds = result.greedy_seconds = fit.predict_seconds
+    result.latency_ms = 1000 * fit.predict_seconds / max(len(prompts), 1)
+    return result
 
 
 def evaluate_fine_tuned(cfg: Config, data, test: list[dict], model, tokenizer) -> CandidateResult:

@@ -117,12 +117,15 @@ def trainer_arguments(config_cls, cfg: Config, output_dir: Path, has_eval: bool,
     """A TRL config (SFTConfig, DPOConfig, …) filled from honed's training section."""
     import torch
 
+    from honed.train.recipe import concrete
+
     t = cfg.train
     check_trackers(t.report_to)
     values = dict(
-        output_dir=str(output_dir), num_train_epochs=t.epochs, max_steps=t.max_steps or -1,
+        output_dir=str(output_dir), num_train_epochs=concrete(t, "epochs"), max_steps=t.max_steps or -1,
         per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=t.batch_size,
-        gradient_accumulation_steps=t.grad_accum, learning_rate=t.learning_rate, weight_decay=t.weight_decay,
+        gradient_accumulation_steps=t.grad_accum, learning_rate=concrete(t, "learning_rate"),
+        weight_decay=t.weight_decay,
         lr_scheduler_type=t.scheduler, warmup_steps=t.warmup_ratio, max_grad_norm=t.max_grad_norm, seed=t.seed,
         data_seed=t.seed, logging_steps=1, **checkpoint_plan(cfg, has_eval), save_total_limit=t.save_total_limit,
         metric_for_best_model="eval_loss", greater_is_better=False, report_to=list(t.report_to) or "none",

@@ -43,11 +43,15 @@ def suggest(trial, cfg: Config) -> dict:
     return params
 
 
-def run_sweep(cfg: Config, output: Path, trials: int, train_trial: Callable[[Config, Path], float]) -> dict:
-    """Run `trials` trainings through `train_trial(trial_config, trial_dir) -> validation loss`; write
-    trials.jsonl and best.yaml under `output`; return the best trial."""
+def run_sweep(cfg: Config, output: Path, trials: int | None, train_trial: Callable[[Config, Path], float],
+              timeout: float | None = None) -> dict:
+    """Run `trials` trainings (or as many as start within `timeout` seconds: Optuna lets the running trial
+    finish) through `train_trial(trial_config, trial_dir) -> validation loss`; write trials.jsonl and best.yaml
+    under `output`; return the best trial."""
     optuna = _optuna()
-    if trials < 1:
+    if trials is None and timeout is None:
+        raise HonedError("a sweep needs a number of trials or a time budget", "pass `--trials N` or `--budget 20m`")
+    if trials is not None and trials < 1:
         raise HonedError("`--trials` must be at least 1", "e.g. `honed sweep honed.yaml --trials 8`")
     study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=cfg.train.seed))
     log = output / "trials.jsonl"
@@ -61,7 +65,7 @@ def run_sweep(cfg: Config, output: Path, trials: int, train_trial: Callable[[Con
         console.print(f"trial {trial.number}: {params} → validation loss {value:.4f}")
         return value
 
-    study.optimize(objective, n_trials=trials)
+    study.optimize(objective, n_trials=trials, timeout=timeout)
     best = study.best_trial
     params = json.loads(log.read_text(encoding="utf-8").splitlines()[best.number])["params"]
     (output / "best.yaml").write_text(sweep_config(cfg, params).to_yaml(), encoding="utf-8")
