@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from pgkit import fresh_postgres_schema
 import pytest
+from pgkit import fresh_postgres_schema
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 WRITERS, REQUESTS_EACH = 4, 40

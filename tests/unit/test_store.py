@@ -53,7 +53,7 @@ def test_honed_home_relocates_the_store(tmp_path, monkeypatch):
 
 # --- the same suite on SQLite and PostgreSQL (pgkit.store_target) -----------------------------------------
 
-from pgkit import store_target  # noqa: E402,F401 - a fixture
+from pgkit import store_target  # noqa: F401 - a fixture
 
 
 def test_schema_reaches_latest_version_once(store_target):  # noqa: F811

@@ -24,6 +24,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
 from honed.core import db as dialect
 from honed.core.errors import HonedError
@@ -140,7 +141,7 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -322,7 +323,7 @@ def _connect_postgres(url: str):
     except ImportError:
         raise HonedError("HONED_STORE points at PostgreSQL but psycopg is not installed",
                          "pip install 'honed[scale]' (or psycopg[binary])") from None
-    except Exception as error:  # psycopg.OperationalError: refused, bad password, no database
+    except Exception as error:  # noqa: BLE001 - psycopg.OperationalError: refused, bad password, no database
         host = url.split("@")[-1]  # never echo the password
         raise HonedError(f"cannot open the PostgreSQL store at {host}: {str(error).splitlines()[0]}",
                          "check HONED_STORE (postgresql://user:password@host:port/database) and that the "

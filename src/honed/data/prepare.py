@@ -193,9 +193,11 @@ def run_prepare(cfg: Config, out_dir: Path, engine: str | None = None, address: 
     `engine` (default `data.engine`): `local` runs every step here; `ray` runs the row work on Ray Data
     (honed.data.ray_engine) and gives the same splits and drops."""
     if (engine or getattr(cfg.data, "engine", "local")) == "ray":
+        import sys
+
         from honed.data.ray_engine import curate_on_ray
 
-        records, dropped, info, fixed = curate_on_ray(cfg, address)
+        records, dropped, info, fixed = curate_on_ray(cfg, sys.modules[__name__], address)
     else:
         records, dropped, info, fixed = _curate_locally(cfg)
     return _split_and_publish(cfg, out_dir, records, dropped, info, fixed)

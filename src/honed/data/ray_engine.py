@@ -15,7 +15,8 @@ The same steps as the local engine, and the same step functions, run as Ray Data
 5. contamination: `map_batches` of dedup.find_overlap against the (small) evaluation rows, broadcast;
 6. split and write: on the driver, with the local code (the split is a seeded shuffle over all rows).
 
-Rows travel as JSON strings (`kind`, `rank`, `file`, `pos`, `json`), so nested chat records cross Arrow unchanged;
+`prepare.run_prepare` hands its own step functions in (`steps`, the module `honed.data.prepare`), so there is
+one copy of each step and no import cycle. Rows travel as JSON strings (`kind`, `rank`, `file`, `pos`, `json`), so nested chat records cross Arrow unchanged;
 `(rank, file, pos)` restores the local engine's order of records and drops.
 """
 from __future__ import annotations
@@ -28,35 +29,36 @@ from functools import partial
 
 from honed.core.config import Config
 from honed.core.errors import HonedError
-from honed.data.prepare import Curation, _given_splits, _read_file, contamination_step, curate, dedup_step
 
 RANK = {"read": 0, "validate": 1, "labels": 2, "clean": 3}
 ROW_STEPS = ("validate", "labels", "clean", "pii")
 
 
-def curate_on_ray(cfg: Config, address: str | None = None):
-    """(records, dropped, info, given splits) for `prepare._split_and_publish`, computed on Ray."""
+def curate_on_ray(cfg: Config, steps, address: str | None = None):
+    """(records, dropped, info, given splits) for `prepare._split_and_publish`, computed on Ray; `steps` is the
+    module honed.data.prepare (its step functions run on the workers)."""
     ray = connect(address)
-    info, clock = Curation(), time.perf_counter()
+    info, clock = steps.Curation(), time.perf_counter()
     files = [str(cfg.resolve(name)) for name in cfg.data.train]
     if not files:
         raise HonedError("no training data configured", "set `data.train` in honed.yaml to one or more files")
     read = ray.data.from_items([{"file": i, "path": p} for i, p in enumerate(files)])
-    rows = read.flat_map(partial(_read_rows, cfg)).map_batches(
-        partial(_curate_batch, cfg, {p: i for i, p in enumerate(files)}), batch_format="numpy")
+    rows = read.flat_map(partial(_read_rows, steps._read_file, cfg)).map_batches(
+        partial(_curate_batch, steps.curate, steps.Curation, cfg, {p: i for i, p in enumerate(files)}),
+        batch_format="numpy")
     out = _collect(rows)
     records, dropped, stats = _unpack(out)
     _record_row_steps(info, stats, sum(d["step"] == "read" for d in dropped), clock)
-    fixed, references, lost = _given_splits(cfg, info)
+    fixed, references, lost = steps._given_splits(cfg, info)
     dropped += lost
     clock = time.perf_counter()
     result = ray_duplicates(ray, [_content(r) for r in records], cfg)
-    records, lost = dedup_step(records, cfg, info.duplicates, result=result)
+    records, lost = steps.dedup_step(records, cfg, info.duplicates, result=result)
     dropped += lost
     info.steps.append({"step": "dedup", "rows": len(records), "seconds": round(time.perf_counter() - clock, 2)})
     clock = time.perf_counter()
     hits = ray_overlap(ray, [_content(r) for r in records], [_content(r) for r in references], cfg)
-    records, lost = contamination_step(records, references, cfg, info.contamination, hits=hits)
+    records, lost = steps.contamination_step(records, references, cfg, info.contamination, hits=hits)
     dropped += lost
     info.steps.append({"step": "contamination", "rows": len(records),
                        "seconds": round(time.perf_counter() - clock, 2)})
@@ -85,11 +87,11 @@ def _content(record: dict) -> str:
 # --- read and the row steps (on workers) ------------------------------------------------------------------
 
 
-def _read_rows(cfg: Config, task: dict) -> list[dict]:
+def _read_rows(read_file, cfg: Config, task: dict) -> list[dict]:
     """One file: its records at (file, line) and its read drops in the local engine's order."""
     from pathlib import Path
 
-    kept, lost = _read_file(cfg, Path(task["path"]))
+    kept, lost = read_file(cfg, Path(task["path"]))
     out = [_row("record", 0, task["file"], r["meta"]["line"], r) for r in kept]
     return out + [_row("drop", RANK["read"], task["file"], seq, d) for seq, d in enumerate(lost)]
 
@@ -98,12 +100,12 @@ def _row(kind: str, rank: int, file: int, pos: int, value) -> dict:
     return {"kind": kind, "rank": rank, "file": file, "pos": int(pos or 0), "json": json.dumps(value)}
 
 
-def _curate_batch(cfg: Config, file_of: dict[str, int], batch: dict) -> dict:
+def _curate_batch(curate, curation, cfg: Config, file_of: dict[str, int], batch: dict) -> dict:
     """validate → labels → clean → PII on one batch (prepare.curate); drops keep their step's rank."""
     out = [dict(zip(batch, values)) for values in zip(*batch.values())]
     records = [json.loads(r["json"]) for r in out if r["kind"] == "record"]
     passed = [r for r in out if r["kind"] != "record"]  # read drops and stats pass through
-    info = Curation()
+    info = curation()
     kept, lost = curate(records, cfg, info, stage="batch")
     passed += [_row("record", 0, file_of[r["meta"]["source"]], r["meta"]["line"], r) for r in kept]
     passed += [_row("drop", RANK[d["step"]], file_of.get(d["source"], 0), d["line"], d) for d in lost]
@@ -116,7 +118,7 @@ def _curate_batch(cfg: Config, file_of: dict[str, int], batch: dict) -> dict:
 def _collect(dataset) -> list[dict]:
     try:
         return dataset.take_all()
-    except Exception as error:  # a HonedError raised on a worker (unknown labels: error) arrives wrapped
+    except Exception as error:  # noqa: BLE001 - a HonedError raised on a worker (unknown labels: error) arrives wrapped
         raise _cause(error) from None
 
 
@@ -139,7 +141,7 @@ def _unpack(out: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
     return records, dropped, [json.loads(r["json"]) for r in out if r["kind"] == "stats"]
 
 
-def _record_row_steps(info: Curation, stats: list[dict], read_drops: int, started: float) -> None:
+def _record_row_steps(info, stats: list[dict], read_drops: int, started: float) -> None:
     """The audit's step rows for read … pii, summed over batches (timings: the whole Ray stage)."""
     rows = sum(s["in"] for s in stats)
     lost = sum((Counter(s["lost"]) for s in stats), Counter())
@@ -159,11 +161,11 @@ def _record_row_steps(info: Curation, stats: list[dict], read_drops: int, starte
 
 def ray_duplicates(ray, texts: list[str], cfg: Config):
     """dedup.find_duplicates, with hashing, signatures, banding and verification as Ray stages."""
-    from honed.data.dedup import Duplicate, resolve_near, DedupResult
+    from honed.data.dedup import DedupResult, Duplicate, resolve_near
 
     ds = ray.data.from_items([{"i": i, "text": t} for i, t in enumerate(texts)])
     digests = ds.map_batches(_digests, batch_format="numpy")
-    firsts = digests.groupby("digest").map_groups(_exact_group, batch_format="numpy")
+    firsts = _members(ray, digests, "digest").map_batches(_exact_group, batch_format="numpy")
     exact = sorted((int(r["i"]), int(r["first"])) for r in firsts.take_all())
     duplicates = [Duplicate(i, first, "exact", 1.0) for i, first in exact if i != first]
     gone = {d.index for d in duplicates}
@@ -178,6 +180,19 @@ def ray_duplicates(ray, texts: list[str], cfg: Config):
                         cfg.data.dedup_threshold, group, candidates=pairs)
 
 
+def _members(ray, ds, key: str):
+    """The hash shuffle: one row per distinct `key` with the list of its rows' `i` (a vectorised aggregate,
+    not one Python call per group)."""
+    from ray.data.aggregate import AsList
+
+    return ds.groupby(key, num_partitions=_partitions(ray)).aggregate(AsList(on="i", alias_name="members"))
+
+
+def _partitions(ray) -> int:
+    """Shuffle partitions: two per cluster CPU (Ray's default of 200 drowns a small cluster in tiny tasks)."""
+    return max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+
+
 def _digests(batch: dict) -> dict:
     from honed.data.dedup import normalise
 
@@ -185,10 +200,14 @@ def _digests(batch: dict) -> dict:
     return {"i": batch["i"], "digest": digest}
 
 
-def _exact_group(group: dict) -> dict:
-    """Every row of one digest, with the first (smallest) row as the one it duplicates."""
-    first = int(min(group["i"]))
-    return {"i": group["i"], "first": [first] * len(group["i"])}
+def _exact_group(batch: dict) -> dict:
+    """Every row of each digest, with the digest's first (smallest) row as the one it duplicates."""
+    rows, firsts = [], []
+    for members in batch["members"]:
+        first = int(min(members))
+        rows += [int(i) for i in members]
+        firsts += [first] * len(members)
+    return {"i": rows, "first": firsts}
 
 
 def ray_verified_pairs(ray, ds, texts: list[str], link: float, seed: int, num_perm: int = 128):
@@ -199,8 +218,8 @@ def ray_verified_pairs(ray, ds, texts: list[str], link: float, seed: int, num_pe
 
     lsh = MinHashLSH(threshold=_lsh_threshold(link), num_perm=num_perm, weights=(0.2, 0.8))
     bands = ds.map_batches(partial(_band_keys, lsh.b, lsh.r, num_perm, seed), batch_format="numpy")
-    candidates = bands.groupby("bucket").map_groups(_bucket_pairs, batch_format="numpy")
-    distinct = candidates.groupby(["a", "b"]).count()
+    candidates = _members(ray, bands, "bucket").map_batches(_bucket_pairs, batch_format="numpy")
+    distinct = candidates.groupby(["a", "b"], num_partitions=_partitions(ray)).count()
     texts_ref = ray.put(texts)
     verified = distinct.map_batches(partial(_verify, [texts_ref], link), batch_format="numpy")
     found = verified.take_all()
@@ -223,10 +242,15 @@ def _band_keys(bands: int, width: int, num_perm: int, seed: int, batch: dict) ->
     return {"i": out_i, "bucket": out_bucket}
 
 
-def _bucket_pairs(group: dict) -> dict:
-    members = sorted(int(i) for i in group["i"])
-    a = [x for n, x in enumerate(members) for _ in members[n + 1:]]
-    b = [y for n, _ in enumerate(members) for y in members[n + 1:]]
+def _bucket_pairs(batch: dict) -> dict:
+    """Every (earlier, later) pair of rows that share a band bucket."""
+    a, b = [], []
+    for members in batch["members"]:
+        if len(members) < 2:
+            continue
+        members = sorted(int(i) for i in members)
+        a += [x for n, x in enumerate(members) for _ in members[n + 1:]]
+        b += [y for n, _ in enumerate(members) for y in members[n + 1:]]
     return {"a": a, "b": b}
 
 

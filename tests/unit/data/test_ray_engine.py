@@ -11,9 +11,9 @@ import pytest
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'honed[scale]')")
 pytest.importorskip("ray.data")
 
-from honed.core.config import validate_config  # noqa: E402
-from honed.core.prepared import read_jsonl  # noqa: E402
-from honed.data.prepare import run_prepare  # noqa: E402
+from honed.core.config import validate_config
+from honed.core.prepared import read_jsonl
+from honed.data.prepare import run_prepare
 
 LABELS = ("billing", "shipping", "login")
 pytestmark = pytest.mark.slow  # ~80 s on the shared 2-core VM, most of it Ray start-up and shuffles

@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("accelerate")
-from accelerate.commands.launch import _validate_launch_command, launch_command_parser  # noqa: E402
-from accelerate.utils.launch import prepare_multi_gpu_env  # noqa: E402
+from accelerate.commands.launch import _validate_launch_command, launch_command_parser
+from accelerate.utils.launch import prepare_multi_gpu_env
 
-from honed.cli.train import STRATEGIES, accelerate_config, launch_commands  # noqa: E402
+from honed.cli.train import STRATEGIES, accelerate_config, launch_commands
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def train_args(**overrides) -> argparse.Namespace:
-    values = dict(config="honed.yaml", gpus=4, nodes=2, strategy="ddp", main_process_ip="10.0.0.1",
-                  main_process_port=29501, resume=None, overrides=["train.epochs=1"])
+    values = {"config": "honed.yaml", "gpus": 4, "nodes": 2, "strategy": "ddp", "main_process_ip": "10.0.0.1",
+                  "main_process_port": 29501, "resume": None, "overrides": ["train.epochs=1"]}
     return argparse.Namespace(**{**values, **overrides})
 
 
