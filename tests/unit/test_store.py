@@ -121,3 +121,11 @@ def test_a_failed_transaction_leaves_nothing(store_target):  # noqa: F811
         except RuntimeError:
             pass
         assert store.dataset("h") is None
+
+
+def test_literal_percent_and_question_mark_placeholders(store_target):  # noqa: F811
+    with Store(store_target) as store:
+        store.record_dataset("h1", "50% off", "/x", 1)
+        store.record_dataset("h2", "other", "/y", 2)
+        rows = store.db.execute("SELECT hash FROM datasets WHERE name LIKE '50%' AND rows >= ?", (1,)).fetchall()
+        assert [r["hash"] for r in rows] == ["h1"]

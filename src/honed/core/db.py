@@ -72,7 +72,7 @@ class PostgresConnection:
         self._tables: dict[str, tuple[list[str], list[str]]] = {}
 
     def execute(self, sql: str, params=()):
-        return self.conn.execute(self.translate(sql), tuple(params) if params else None)
+        return self.conn.execute(self.translate(sql), tuple(params))  # always a tuple: `%%` is unescaped
 
     def executemany(self, sql: str, seq):
         cursor = self.conn.cursor()
@@ -96,7 +96,7 @@ class PostgresConnection:
         if sql.lstrip().upper().startswith("CREATE"):
             for pattern, replacement in _DDL:
                 sql = pattern.sub(replacement, sql)
-        sql = sql.replace("?", "%s")
+        sql = sql.replace("%", "%%").replace("?", "%s")  # a literal % (LIKE 'a%') survives psycopg
         match = _INSERT.match(sql)
         if not match:
             return sql
