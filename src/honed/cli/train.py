@@ -47,6 +47,7 @@ def launch_distributed(args) -> int:
     nodes = args.nodes or 1
     commands = launch_commands(args, output)
     if nodes == 1 and not args.print_launch:
+        _refuse_sharding_without_gpus(args.strategy)
         command = [sys.executable, "-m", "accelerate.commands.launch", *commands[0][2:]]
         console.print(f"launching {args.gpus} processes ({args.strategy}): {shlex.join(command)}")
         return subprocess.call(command)
@@ -59,6 +60,17 @@ def launch_distributed(args) -> int:
         return subprocess.call(command)
     _print_node_commands(commands, args)
     return 0
+
+
+def _refuse_sharding_without_gpus(strategy: str) -> None:
+    """On a machine without CUDA, accelerate turns an FSDP/DeepSpeed config into independent single processes
+    (DistributedType.NO, each its own rank 0), which would train N unsharded copies into one directory."""
+    import torch
+
+    if strategy != "ddp" and not torch.cuda.is_available():
+        raise HonedError(f"--strategy {strategy} needs CUDA GPUs; on this machine accelerate would start "
+                         f"independent unsharded processes instead", "use the default DDP strategy on CPU "
+                         "(gloo), or run on GPUs; `--print-launch` still prints the command")
 
 
 def launch_commands(args, output: Path) -> list[list[str]]:

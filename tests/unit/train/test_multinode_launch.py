@@ -72,3 +72,15 @@ def test_cli_prints_one_command_per_node(tiny_project):
     lines = [line for line in done.stdout.splitlines() if line.startswith("accelerate launch")]
     assert len(lines) == 2 and all("--main_process_ip 192.168.1.5" in line for line in lines)
     assert "--machine_rank 0" in lines[0] and "--machine_rank 1" in lines[1]
+
+
+def test_sharded_strategies_are_refused_without_gpus(tiny_project):
+    """accelerate maps an FSDP config to DistributedType.NO on CPU: 2 independent rank-0 processes, not FSDP."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: FSDP is real here")
+    done = subprocess.run([sys.executable, "-m", "honed", "train", str(tiny_project), "--gpus", "2", "--strategy",
+                           "fsdp", "-o", "runs/never"], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2 and "needs CUDA GPUs" in done.stderr + done.stdout
+
