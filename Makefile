@@ -6,7 +6,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 
-.PHONY: demo test install browser clean lint
+.PHONY: demo test install browser postgres clean lint
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "error: honed needs Python 3.11+ (found: $(PYTHON)); fix: make PYTHON=/path/to/python3.11 ..."; exit 2; }
@@ -34,8 +34,28 @@ browser:
 	    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }; }; } || \
 	  echo "note: chromium not installed (apt-get unavailable or not root); browser tests will skip"
 
-test: install browser
-	$(PY) -m pytest -n 2 -q tests
+test: install browser postgres
+	HONED_TEST_POSTGRES=$(PG_TEST_URL) $(PY) -m pytest -n 2 -q tests
+
+# A loopback PostgreSQL for the store tests (Debian's `postgresql`): installed if missing and apt is there,
+# cluster started, test role and database created; each step is idempotent. Where it cannot be installed or
+# started this prints why and the PostgreSQL store tests skip with that message.
+PG_TEST_URL := postgresql://honed:honed@127.0.0.1:5432/honed_test
+PG_PSQL := su postgres -c
+postgres:
+	@command -v pg_ctlcluster >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null || \
+		  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null; }; }; } || \
+		echo "postgres: cannot install PostgreSQL here (needs root and apt-get): its store tests will skip"
+	@if command -v pg_ctlcluster >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		v=$$(ls /usr/lib/postgresql | sort -V | tail -1); \
+		pg_lsclusters -h | grep -q "^$$v main" || pg_createcluster $$v main >/dev/null; \
+		pg_lsclusters -h | grep -q "^$$v main .* online" || pg_ctlcluster $$v main start || echo "postgres: the cluster did not start: its store tests will skip"; \
+		$(PG_PSQL) "psql -tAc \"SELECT 1 FROM pg_roles WHERE rolname='honed'\"" | grep -q 1 || \
+			$(PG_PSQL) "psql -qc \"CREATE ROLE honed LOGIN PASSWORD 'honed'\""; \
+		$(PG_PSQL) "psql -tAc \"SELECT 1 FROM pg_database WHERE datname='honed_test'\"" | grep -q 1 || \
+			$(PG_PSQL) "createdb -O honed honed_test"; \
+	else echo "postgres: no PostgreSQL cluster to start (or not root): its store tests will skip"; fi
 
 clean:
 	rm -rf $(VENV) examples/*/out

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 from honed.core.store import MIGRATIONS, Store, migrate
 
@@ -48,3 +49,83 @@ def test_honed_home_relocates_the_store(tmp_path, monkeypatch):
     monkeypatch.setenv("HONED_HOME", str(tmp_path / "elsewhere"))
     store = Store()
     assert store.path == tmp_path / "elsewhere" / "honed.db" and store.path.is_file()
+
+
+# --- the same suite on SQLite and PostgreSQL (pgkit.store_target) -----------------------------------------
+
+from pgkit import store_target  # noqa: F401 - a fixture
+
+
+def test_schema_reaches_latest_version_once(store_target):  # noqa: F811
+    with Store(store_target) as first:
+        first.record_dataset("abc", "d", "/x", 3)
+    with Store(store_target) as second:  # the second open migrates nothing and keeps the rows
+        assert second.version == len(MIGRATIONS) and second.dataset("abc")["rows"] == 3
+        from honed.core.db import schema_version
+
+        assert schema_version(second.db) == len(MIGRATIONS)
+
+
+def test_records_round_trip_and_rows_read_like_sqlite_rows(store_target):  # noqa: F811
+    with Store(store_target) as store:
+        store.start_run("r1", "train", "proj", "/tmp/r1", {"a": 1})
+        store.start_run("r1", "train", "proj", "/tmp/r1-again", {"a": 2})  # INSERT OR REPLACE
+        store.log_metrics("r1", 1, {"loss": 2.5})
+        store.log_metrics("r1", 2, {"loss": 1.5})
+        store.delete_metrics_after("r1", 1)
+        store.finish_run("r1")
+        run = store.run("r1")
+        assert run["status"] == "finished" and run["dir"] == "/tmp/r1-again" and run[0] == "r1"
+        assert dict(run)["config"] == '{"a": 2}' and len(store.runs()) == 1
+        assert store.metrics("r1", "loss") == [(1, 2.5)]
+        assert abs(run["finished"] - time.time()) < 60  # a unix time survives at full precision
+
+
+def test_registry_versions_aliases_and_history(store_target):  # noqa: F811
+    with Store(store_target) as store:
+        assert store.register_model_version("m", "r1", "/r1") == 1
+        assert store.register_model_version("m", "r2", "/r2") == 2
+        assert store.register_model_version("m", "r1", "/r1") == 1  # a run registers once
+        assert store.move_alias("m", "production", 1, who="a") is None
+        assert store.move_alias("m", "production", 2, who="b", reason="better") == 1
+        assert store.aliases("m") == {"production": 2}
+        history = store.alias_history("m", "production")
+        assert [(h["from_version"], h["to_version"], h["who"]) for h in history] == [(None, 1, "a"), (1, 2, "b")]
+        assert history[0]["id"] < history[1]["id"]
+        store.record_consumed_inputs("m", 2, {"k1": "sft", "k2": "heldout"})
+        store.record_consumed_inputs("m", 2, {"k1": "sft"})  # INSERT OR IGNORE
+        assert store.consumed_inputs("m") == {"k1", "k2"}
+
+
+def test_request_log_and_feedback(store_target):  # noqa: F811
+    from honed.monitor.traffic import logged_feedback, logged_requests
+
+    with Store(store_target) as store:
+        store.log_request("q1", model="m@production", adapter=None, version="2", endpoint="/v1/chat/completions",
+                          request={"messages": [{"role": "user", "content": "hi"}]}, response="hello",
+                          latency_s=0.25, prompt_tokens=3, completion_tokens=1, sampling={"temperature": 0})
+        assert store.add_feedback("q1", 1, correction="hey") is True
+        assert store.add_feedback("missing", -1) is False
+        assert [f["correction"] for f in store.feedback()] == ["hey"]
+        [exchange] = logged_requests(store.db, model="m")
+        assert exchange.input == "hi" and exchange.rating == 1 and exchange.latency_ms == 250
+        assert [f.correction for f in logged_feedback(store.db)] == ["hey"]
+
+
+def test_a_failed_transaction_leaves_nothing(store_target):  # noqa: F811
+    with Store(store_target) as store:
+        try:
+            with store.db:
+                store.db.execute("INSERT INTO datasets VALUES (?,?,?,?,?,?)", ("h", "d", "/x", 1, 0.0, "{}"))
+                raise RuntimeError("boom")
+        except RuntimeError:
+            pass
+        assert store.dataset("h") is None
+
+
+def test_literal_percent_and_question_mark_placeholders(store_target):  # noqa: F811
+    with Store(store_target) as store:
+        store.record_dataset("h1", "50% off", "/x", 1)
+        store.record_dataset("h2", "other", "/y", 2)
+        rows = store.db.execute("SELECT hash FROM datasets WHERE name LIKE '50%' AND rows >= ?", (1,)).fetchall()
+        assert [r["hash"] for r in rows] == ["h1"]

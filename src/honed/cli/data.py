@@ -19,7 +19,8 @@ def run_prepare_verb(args) -> int:
 
     cfg = load_config(args.config, args.overrides)
     out = Path(args.output) if args.output else cfg.root / "prepared"
-    data = run_prepare(cfg, out)
+    engine = args.engine or ("ray" if args.address else None)
+    data = run_prepare(cfg, out, engine=engine, address=args.address)
     console.print(f"prepared {data.counts} · hash {data.dataset_hash}")
     console.print(f"audit: {out / 'audit.html'} · dropped rows and reasons: {out / 'dropped.jsonl'}")
     print(out)
@@ -135,6 +136,10 @@ def register(verbs) -> None:
 
     prepare = actions.add_parser("prepare", help="run the curation pipeline on a config")
     add_config_args(prepare)
+    prepare.add_argument("--engine", choices=("local", "ray"), help="where curation runs (default: data.engine, "
+                         "local); ray: Ray Data, the same splits and drops (pip install honed[scale])")
+    prepare.add_argument("--address", metavar="ADDR", help="with --engine ray: the cluster to join (ray://HOST:10001 "
+                         "or auto); default: a local Ray instance")
     prepare.set_defaults(handler="honed.cli.data:run_prepare_verb")
 
     dedup = actions.add_parser("dedup", help="remove exact and near-duplicate rows (word-5-gram Jaccard)")

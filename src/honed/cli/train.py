@@ -38,17 +38,69 @@ def run_train(args) -> int:
 
 
 def launch_distributed(args) -> int:
-    """`honed train --gpus N`: re-run this command under `accelerate launch` with a shipped config."""
-    config_file = accelerate_config(args.strategy)
+    """`honed train --gpus N [--nodes M]`: re-run this command under `accelerate launch` with a shipped config.
+
+    One node: launch here. Several nodes: print the command each node runs (honed does not reach other
+    machines), or, with `--machine-rank R`, run node R's command here."""
     cfg = load_config(args.config, args.overrides)
     output = Path(args.output) if args.output else default_output(cfg, "train")
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config_file),
-               "--num_processes", str(args.gpus), "-m", "honed", "train", str(args.config), "--output", str(output)]
+    nodes = args.nodes or 1
+    commands = launch_commands(args, output)
+    if nodes == 1 and not args.print_launch:
+        _refuse_sharding_without_gpus(args.strategy)
+        command = [sys.executable, "-m", "accelerate.commands.launch", *commands[0][2:]]
+        console.print(f"launching {args.gpus} processes ({args.strategy}): {shlex.join(command)}")
+        return subprocess.call(command)
+    if args.machine_rank is not None and not args.print_launch:
+        if not 0 <= args.machine_rank < nodes or not args.main_process_ip:
+            raise HonedError(f"--machine-rank {args.machine_rank} needs 0 <= rank < --nodes {nodes} and "
+                             "--main-process-ip", "pass the rank-0 node's address and this node's rank")
+        command = [sys.executable, "-m", "accelerate.commands.launch", *commands[args.machine_rank][2:]]
+        console.print(f"launching node {args.machine_rank} of {nodes}: {shlex.join(command)}")
+        return subprocess.call(command)
+    _print_node_commands(commands, args)
+    return 0
+
+
+def _refuse_sharding_without_gpus(strategy: str) -> None:
+    """On a machine without CUDA, accelerate turns an FSDP/DeepSpeed config into independent single processes
+    (DistributedType.NO, each its own rank 0), which would train N unsharded copies into one directory."""
+    import torch
+
+    if strategy != "ddp" and not torch.cuda.is_available():
+        raise HonedError(f"--strategy {strategy} needs CUDA GPUs; on this machine accelerate would start "
+                         f"independent unsharded processes instead", "use the default DDP strategy on CPU "
+                         "(gloo), or run on GPUs; `--print-launch` still prints the command")
+
+
+def launch_commands(args, output: Path) -> list[list[str]]:
+    """The exact `accelerate launch …` argv for each node 0..M-1 (`--gpus` counts processes per node)."""
+    nodes = args.nodes or 1
+    if args.gpus < 1 or nodes < 1:
+        raise HonedError(f"--gpus {args.gpus} --nodes {nodes}: both must be at least 1",
+                         "pass the processes per node with --gpus and the machine count with --nodes")
+    base = ["accelerate", "launch", "--config_file", str(accelerate_config(args.strategy)),
+            "--num_processes", str(args.gpus * nodes)]
+    tail = ["-m", "honed", "train", str(args.config), "--output", str(output)]
     if args.resume:
-        command += ["--resume", str(args.resume)]
-    command += list(args.overrides)
-    console.print(f"launching {args.gpus} processes ({args.strategy}): {shlex.join(command)}")
-    return subprocess.call(command)
+        tail += ["--resume", str(args.resume)]
+    tail += list(args.overrides)
+    if nodes == 1:
+        return [base + tail]
+    host = args.main_process_ip or "HOST0"
+    return [base + ["--num_machines", str(nodes), "--machine_rank", str(rank), "--main_process_ip", host,
+                    "--main_process_port", str(args.main_process_port)] + tail for rank in range(nodes)]
+
+
+def _print_node_commands(commands: list[list[str]], args) -> None:
+    if len(commands) > 1 and not args.main_process_ip:
+        console.print("HOST0 stands for the rank-0 node's address: pass --main-process-ip to fill it in")
+    if len(commands) > 1:
+        console.print(f"run on every node ({len(commands)} nodes × {args.gpus} processes, {args.strategy}); "
+                      "the output directory must be on storage every node sees:")
+    for rank, command in enumerate(commands):
+        print(f"# node {rank}" if len(commands) > 1 else "# this machine")
+        print(shlex.join(command))
 
 
 def accelerate_config(strategy: str) -> Path:
@@ -130,6 +182,15 @@ def register(verbs) -> None:
                        help="train on N processes through `accelerate launch` (one per GPU; CPU processes if none)")
     train.add_argument("--strategy", choices=("ddp", "fsdp", "zero2", "zero3"), default="ddp",
                        help="with --gpus: DDP, FSDP or DeepSpeed ZeRO-2/3 (configs/accelerate/<strategy>.yaml)")
+    train.add_argument("--nodes", type=int, metavar="M",
+                       help="with --gpus: M machines × N processes each; prints each node's launch command")
+    train.add_argument("--main-process-ip", metavar="IP", help="with --nodes: the rank-0 node's address")
+    train.add_argument("--main-process-port", type=int, default=29500, metavar="PORT",
+                       help="with --nodes: the rendezvous port on the rank-0 node (default 29500)")
+    train.add_argument("--machine-rank", type=int, metavar="R",
+                       help="with --nodes: run node R's command on this machine instead of printing them all")
+    train.add_argument("--print-launch", action="store_true",
+                       help="with --gpus: print the exact `accelerate launch` command(s) instead of running")
     train.set_defaults(handler="honed.cli.train:run_train")
 
     plan = verbs.add_parser("plan", help="estimate peak GPU memory for full / LoRA / QLoRA and recommend a method")

@@ -145,6 +145,8 @@ class Data(Section):
     dedup_threshold: float = Field(0.8, gt=0, le=1, description="word-5-gram Jaccard at which rows collapse")
     near_dedup: bool = Field(True, description="near-duplicates too (MinHash LSH, verified by exact Jaccard)")
     group_threshold: float = Field(0.5, gt=0, le=1, description="rows this similar are kept but share a split")
+    engine: Literal["local", "ray"] = Field("local", description="where curation runs: local (in this process) or "
+                                            "ray (Ray Data; pip install honed[scale]); both give the same splits")
     min_chars: int = Field(1, ge=0, description="drop examples with fewer characters of content")
     max_chars: int = Field(20000, gt=0, description="drop examples with more characters of content")
     strip_html: bool | Literal["auto"] = Field(

@@ -10,6 +10,11 @@ re-reads the version once it holds the write lock, so the schema change and its 
 together or not at all, and only one process applies them. A migration must therefore not commit: use
 `run_script(db, sql)` (statement by statement), never `executescript`, which commits first.
 The store holds request logs and feedback: the file (and its -wal/-shm) is 0600.
+
+`HONED_STORE=postgresql://user:pass@host/db` puts the same schema in PostgreSQL instead (`pip install
+honed[scale]`): the SQL below goes through the dialect shim in `honed.core.db`, migrations run in one transaction
+under an advisory lock with the version in a `schema_version` table, and read-then-write sequences (versions,
+alias moves) take a table lock where SQLite says `BEGIN IMMEDIATE`.
 """
 from __future__ import annotations
 
@@ -19,7 +24,9 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Self
 
+from honed.core import db as dialect
 from honed.core.errors import HonedError
 from honed.core.paths import honed_home
 
@@ -120,25 +127,16 @@ def migrate(db: sqlite3.Connection) -> int:
     """Apply the migrations this database has not seen, all in one write transaction; return the schema version."""
     if _version(db) == len(MIGRATIONS):
         return len(MIGRATIONS)
-    previous, db.isolation_level = db.isolation_level, None  # manage the transaction ourselves
-    try:
-        db.execute("BEGIN IMMEDIATE")  # the write lock: concurrent openers wait here (busy timeout)
-        try:
-            version = _version(db)  # another process may have migrated while we waited
-            for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
-                step(db)
-                db.execute(f"PRAGMA user_version = {number}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-    finally:
-        db.isolation_level = previous
+    with dialect.migration_lock(db):  # concurrent openers wait here
+        version = _version(db)  # another process may have migrated while we waited
+        for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+            step(db)
+            dialect.set_schema_version(db, number)
     return len(MIGRATIONS)
 
 
 def _version(db: sqlite3.Connection) -> int:
-    version = db.execute("PRAGMA user_version").fetchone()[0]
+    version = dialect.schema_version(db)
     if version > len(MIGRATIONS):
         raise HonedError(f"the store was written by a newer honed (schema {version}, this one knows "
                          f"{len(MIGRATIONS)})", "upgrade honed, or point HONED_HOME at another directory")
@@ -146,20 +144,24 @@ def _version(db: sqlite3.Connection) -> int:
 
 
 class Store:
-    def __init__(self, path: Path | None = None):
-        self.path = Path(path) if path else honed_home() / "honed.db"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        _private_file(self.path)
-        self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_SECONDS * 1000}")
-        self.db.execute("PRAGMA journal_mode=WAL")
+    def __init__(self, path: Path | str | None = None):
+        """`path`: a SQLite file, or a `postgresql://` URL; default `$HONED_STORE`, else `$HONED_HOME/honed.db`."""
+        target = path if path is not None else os.environ.get("HONED_STORE") or None
+        if dialect.is_postgres_url(target):
+            self.path, self.url = None, target
+            self.db = _connect_postgres(target)
+        else:
+            self.path = Path(target) if target else honed_home() / "honed.db"
+            self.url = None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _private_file(self.path)
+            self.db = dialect.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS)
         self.version = migrate(self.db)
 
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -228,7 +230,7 @@ class Store:
                                parent: tuple[str, int] | None = None, meta: dict | None = None) -> int:
         """A new version of `name` (the next number); a run already registered keeps its version."""
         with self.db:
-            self.db.execute("BEGIN IMMEDIATE")  # read the last number and write the next one under one lock
+            dialect.lock_for_write(self.db, "model_versions")  # read the last number, write the next, one lock
             known = self.db.execute("SELECT version FROM model_versions WHERE name=? AND run_id=?",
                                     (name, run_id)).fetchone()
             if known:
@@ -272,7 +274,7 @@ class Store:
                    action: str = "promote", undoes: int | None = None) -> int | None:
         """Point `alias` at `version` and record the move, in one transaction; returns the previous holder."""
         with self.db:
-            self.db.execute("BEGIN IMMEDIATE")  # two promoters at once must not both read the same holder
+            dialect.lock_for_write(self.db, "model_aliases")  # two promoters must not read the same holder
             row = self.db.execute("SELECT version FROM model_aliases WHERE name=? AND alias=?",
                                   (name, alias)).fetchone()
             previous = row["version"] if row else None
@@ -392,6 +394,19 @@ class Store:
     def metric_names(self, run_id: str) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT name FROM metrics WHERE run_id=? ORDER BY name",
                                               (run_id,))]
+
+
+def _connect_postgres(url: str):
+    try:
+        return dialect.connect(url, timeout=BUSY_TIMEOUT_SECONDS)
+    except ImportError:
+        raise HonedError("HONED_STORE points at PostgreSQL but psycopg is not installed",
+                         "pip install 'honed[scale]' (or psycopg[binary])") from None
+    except Exception as error:  # noqa: BLE001 - psycopg.OperationalError: refused, bad password, no database
+        host = url.split("@")[-1]  # never echo the password
+        raise HonedError(f"cannot open the PostgreSQL store at {host}: {str(error).splitlines()[0]}",
+                         "check HONED_STORE (postgresql://user:password@host:port/database) and that the "
+                         "server is running") from None
 
 
 def _private_file(path: Path) -> None:

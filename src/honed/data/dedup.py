@@ -86,8 +86,17 @@ def find_duplicates(texts: list[str], threshold: float = 0.8, near: bool = True,
         return DedupResult(unique, duplicates)
     link = min(threshold, group_threshold or threshold)
     pairs = candidate_pairs(texts, unique, link, num_perm, seed, progress)
-    dropped, edges = _collapse(texts, unique, pairs, threshold, link)
-    duplicates += dropped
+    return resolve_near(unique, duplicates, pairs, _jaccard_of(texts), threshold, group_threshold)
+
+
+def resolve_near(unique: list[int], duplicates: list[Duplicate], pairs: list[tuple[int, int]], score,
+                 threshold: float, group_threshold: float | None, candidates: int | None = None) -> DedupResult:
+    """The decisions from verified pairs: greedy collapse in row order, then groups. `score(a, b)` is the exact
+    Jaccard of a pair (any pair below min(threshold, group_threshold) may score 0: it decides nothing). Shared by
+    the local engine and the Ray engine, which verifies its pairs on the cluster."""
+    link = min(threshold, group_threshold or threshold)
+    dropped, edges = _collapse(unique, pairs, score, threshold, link)
+    duplicates = duplicates + dropped
     gone = {d.index for d in dropped}
     kept = [i for i in unique if i not in gone]
     groups = _components(edges) if group_threshold else {}
@@ -95,7 +104,8 @@ def find_duplicates(texts: list[str], threshold: float = 0.8, near: bool = True,
     groups = {i: g for i, g in groups.items() if i in kept_set}
     sizes = Counter(groups.values())
     return DedupResult(kept, sorted(duplicates, key=lambda d: d.index),
-                       {i: g for i, g in groups.items() if sizes[g] > 1}, len(pairs), len(edges))
+                       {i: g for i, g in groups.items() if sizes[g] > 1},
+                       len(pairs) if candidates is None else candidates, len(edges))
 
 
 def candidate_pairs(texts: list[str], indices: list[int], threshold: float, num_perm: int = 128, seed: int = DEFAULT_SEED,
@@ -175,11 +185,8 @@ def find_overlap(texts: list[str], references: list[str], threshold: float = 0.8
     return found
 
 
-def _collapse(texts, unique, pairs, threshold, link):
-    """Greedy in row order: drop a row at/above `threshold` with an earlier kept row; return drops and links."""
-    later: dict[int, list[int]] = defaultdict(list)
-    for a, b in pairs:
-        later[b].append(a)
+def _jaccard_of(texts: list[str]):
+    """score(a, b): exact word-5-gram Jaccard of two rows, shingles computed once per row."""
     cache: dict[int, set[str]] = {}
 
     def grams(i: int) -> set[str]:
@@ -187,11 +194,19 @@ def _collapse(texts, unique, pairs, threshold, link):
             cache[i] = shingles(texts[i])
         return cache[i]
 
+    return lambda a, b: jaccard(grams(a), grams(b))
+
+
+def _collapse(unique, pairs, score_of, threshold, link):
+    """Greedy in row order: drop a row at/above `threshold` with an earlier kept row; return drops and links."""
+    later: dict[int, list[int]] = defaultdict(list)
+    for a, b in pairs:
+        later[b].append(a)
     dropped, edges, gone = [], [], set()
     for index in unique:
         best = None
         for earlier in later.get(index, ()):
-            score = jaccard(grams(index), grams(earlier))
+            score = score_of(earlier, index)
             if score >= link - 1e-12:
                 edges.append((earlier, index))
             if score >= threshold - 1e-12 and earlier not in gone and (best is None or score > best[1]):

@@ -133,12 +133,14 @@ def redact_step(records: list[dict], cfg: Config, counts: Counter) -> list[dict]
     return [map_record_text(r, redact) for r in records]
 
 
-def dedup_step(records: list[dict], cfg: Config, found: dict) -> tuple[list[dict], list[dict]]:
-    """Exact and near duplicates dropped (reason names the kept row); near-duplicate groups set `meta.group`."""
+def dedup_step(records: list[dict], cfg: Config, found: dict, result=None) -> tuple[list[dict], list[dict]]:
+    """Exact and near duplicates dropped (reason names the kept row); near-duplicate groups set `meta.group`.
+    `result`: a DedupResult computed elsewhere (the Ray engine), else found here."""
     from honed.data.dedup import find_duplicates
 
-    result = find_duplicates([content_key(r) for r in records], cfg.data.dedup_threshold, cfg.data.near_dedup,
-                             cfg.data.group_threshold if cfg.data.near_dedup else None, seed=cfg.data.split.seed)
+    if result is None:
+        result = find_duplicates([content_key(r) for r in records], cfg.data.dedup_threshold, cfg.data.near_dedup,
+                                 cfg.data.group_threshold if cfg.data.near_dedup else None, seed=cfg.data.split.seed)
     dropped = []
     for dup in result.duplicates:
         kept = records[dup.of]["meta"]
@@ -153,14 +155,16 @@ def dedup_step(records: list[dict], cfg: Config, found: dict) -> tuple[list[dict
     return [records[i] for i in result.kept], dropped
 
 
-def contamination_step(records: list[dict], references: list[dict], cfg: Config, found: dict):
-    """Drop rows that (near-)duplicate an evaluation row: the given test/validation files and data.contamination."""
+def contamination_step(records: list[dict], references: list[dict], cfg: Config, found: dict, hits=None):
+    """Drop rows that (near-)duplicate an evaluation row: the given test/validation files and data.contamination.
+    `hits`: {row: (reference, Jaccard)} computed elsewhere (the Ray engine), else found here."""
     if not references:
         return records, []
     from honed.data.dedup import find_overlap
 
-    hits = find_overlap([content_key(r) for r in records], [content_key(r) for r in references],
-                        cfg.data.dedup_threshold, seed=cfg.data.split.seed)
+    if hits is None:
+        hits = find_overlap([content_key(r) for r in records], [content_key(r) for r in references],
+                            cfg.data.dedup_threshold, seed=cfg.data.split.seed)
     dropped = []
     for index, (ref, score) in sorted(hits.items()):
         meta = references[ref]["meta"]
@@ -184,8 +188,22 @@ def curate(records: list[dict], cfg: Config, info: Curation, stage: str = "") ->
     return records, dropped
 
 
-def run_prepare(cfg: Config, out_dir: Path) -> PreparedData:
-    """Read → validate → labels → clean → PII → dedup → contamination → split → write, audit, store."""
+def run_prepare(cfg: Config, out_dir: Path, engine: str | None = None, address: str | None = None) -> PreparedData:
+    """Read → validate → labels → clean → PII → dedup → contamination → split → write, audit, store.
+    `engine` (default `data.engine`): `local` runs every step here; `ray` runs the row work on Ray Data
+    (honed.data.ray_engine) and gives the same splits and drops."""
+    if (engine or getattr(cfg.data, "engine", "local")) == "ray":
+        import sys
+
+        from honed.data.ray_engine import curate_on_ray
+
+        records, dropped, info, fixed = curate_on_ray(cfg, sys.modules[__name__], address)
+    else:
+        records, dropped, info, fixed = _curate_locally(cfg)
+    return _split_and_publish(cfg, out_dir, records, dropped, info, fixed)
+
+
+def _curate_locally(cfg: Config):
     from honed.core.progress import console
 
     info = Curation()
@@ -205,6 +223,10 @@ def run_prepare(cfg: Config, out_dir: Path) -> PreparedData:
             records, lost = step(records)
             dropped += lost
             info.steps.append({"step": name, "rows": len(records), "seconds": round(time.perf_counter() - clock, 2)})
+    return records, dropped, info, fixed
+
+
+def _split_and_publish(cfg: Config, out_dir: Path, records, dropped, info: Curation, fixed) -> PreparedData:
     if len(records) < MIN_ROWS:
         raise HonedError(f"only {len(records)} usable rows remain (need at least {MIN_ROWS})",
                          "add data, or look at the reasons in dropped rows with `honed data check FILE`",

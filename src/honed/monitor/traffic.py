@@ -53,7 +53,9 @@ class Feedback:
 
 
 def has_table(db: sqlite3.Connection, name: str) -> bool:
-    return db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+    from honed.core.db import has_table as store_has_table  # SQLite or PostgreSQL
+
+    return store_has_table(db, name)
 
 
 def parse_since(text: str) -> float:

@@ -5,6 +5,7 @@ import json
 import uuid
 
 import pytest
+from pgkit import store_backend  # noqa: F401 - a fixture
 
 from honed.cli import main
 from honed.core.errors import HonedError
@@ -30,7 +31,7 @@ def fake_version(store: Store, tmp_path, name: str, values: dict | None) -> int:
 
 
 @pytest.fixture
-def name():
+def name(store_backend):  # noqa: F811 - every registry test runs on SQLite and on PostgreSQL
     return f"m-{uuid.uuid4().hex[:6]}"
 
 

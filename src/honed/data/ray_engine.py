@@ -1,0 +1,301 @@
+"""Curation on Ray Data (`data.engine: ray`, `honed data prepare CONFIG --engine ray [--address ray://…]`).
+
+The same steps as the local engine, and the same step functions, run as Ray Data stages; the result (splits,
+`dropped.jsonl` with its reasons, the audit's counts) is identical to the local engine's on the same input:
+
+1. read: one task per file (honed's streaming readers: JSONL lines, JSON array elements, CSV/Parquet rows), so a
+   corpus split into many files reads in parallel;
+2. validate → labels → clean → PII: one `map_batches` stage calling `prepare.curate` on each batch (every one of
+   these steps decides row by row, so batching changes nothing);
+3. exact dedup: a hash shuffle — `groupby(digest)`; the first row of each digest is kept;
+4. near dedup: MinHash signatures per batch (dedup.signature_matrix, the same seeded family) → one row per LSH
+   band → `groupby(band key)` (the shuffle) → candidate pairs → distinct pairs → exact Jaccard verified in
+   `map_batches` → only pairs that can decide anything come back to the driver, where dedup.resolve_near makes
+   the greedy in-order decisions and the connected components exactly as the local engine does;
+5. contamination: `map_batches` of dedup.find_overlap against the (small) evaluation rows, broadcast;
+6. split and write: on the driver, with the local code (the split is a seeded shuffle over all rows).
+
+`prepare.run_prepare` hands its own step functions in (`steps`, the module `honed.data.prepare`), so there is
+one copy of each step and no import cycle. Rows travel as JSON strings (`kind`, `rank`, `file`, `pos`, `json`), so nested chat records cross Arrow unchanged;
+`(rank, file, pos)` restores the local engine's order of records and drops.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import Counter
+from functools import partial
+
+from honed.core.config import Config
+from honed.core.errors import HonedError
+
+RANK = {"read": 0, "validate": 1, "labels": 2, "clean": 3}
+ROW_STEPS = ("validate", "labels", "clean", "pii")
+
+
+def curate_on_ray(cfg: Config, steps, address: str | None = None):
+    """(records, dropped, info, given splits) for `prepare._split_and_publish`, computed on Ray; `steps` is the
+    module honed.data.prepare (its step functions run on the workers)."""
+    ray = connect(address)
+    info, clock = steps.Curation(), time.perf_counter()
+    files = [str(cfg.resolve(name)) for name in cfg.data.train]
+    if not files:
+        raise HonedError("no training data configured", "set `data.train` in honed.yaml to one or more files")
+    read = ray.data.from_items([{"file": i, "path": p} for i, p in enumerate(files)])
+    rows = read.flat_map(partial(_read_rows, steps._read_file, cfg)).map_batches(
+        partial(_curate_batch, steps.curate, steps.Curation, cfg, {p: i for i, p in enumerate(files)}),
+        batch_format="numpy")
+    out = _collect(rows)
+    records, dropped, stats = _unpack(out)
+    _record_row_steps(info, stats, sum(d["step"] == "read" for d in dropped), clock)
+    fixed, references, lost = steps._given_splits(cfg, info)
+    dropped += lost
+    clock = time.perf_counter()
+    result = ray_duplicates(ray, [_content(r) for r in records], cfg)
+    records, lost = steps.dedup_step(records, cfg, info.duplicates, result=result)
+    dropped += lost
+    info.steps.append({"step": "dedup", "rows": len(records), "seconds": round(time.perf_counter() - clock, 2)})
+    clock = time.perf_counter()
+    hits = ray_overlap(ray, [_content(r) for r in records], [_content(r) for r in references], cfg)
+    records, lost = steps.contamination_step(records, references, cfg, info.contamination, hits=hits)
+    dropped += lost
+    info.steps.append({"step": "contamination", "rows": len(records),
+                       "seconds": round(time.perf_counter() - clock, 2)})
+    return records, dropped, info, fixed
+
+
+def connect(address: str | None = None):
+    """Join the cluster at `address` (ray://host:10001 or auto), or start a local one, once per process."""
+    try:
+        import ray
+    except ImportError:
+        raise HonedError("data.engine is `ray` but Ray is not installed",
+                         "pip install 'honed[scale]' (or 'ray[data]'), or set data.engine: local") from None
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    ray.data.DataContext.get_current().enable_progress_bars = False
+    return ray
+
+
+def _content(record: dict) -> str:
+    from honed.data.formats import content_key
+
+    return content_key(record)
+
+
+# --- read and the row steps (on workers) ------------------------------------------------------------------
+
+
+def _read_rows(read_file, cfg: Config, task: dict) -> list[dict]:
+    """One file: its records at (file, line) and its read drops in the local engine's order."""
+    from pathlib import Path
+
+    kept, lost = read_file(cfg, Path(task["path"]))
+    out = [_row("record", 0, task["file"], r["meta"]["line"], r) for r in kept]
+    return out + [_row("drop", RANK["read"], task["file"], seq, d) for seq, d in enumerate(lost)]
+
+
+def _row(kind: str, rank: int, file: int, pos: int, value) -> dict:
+    return {"kind": kind, "rank": rank, "file": file, "pos": int(pos or 0), "json": json.dumps(value)}
+
+
+def _curate_batch(curate, curation, cfg: Config, file_of: dict[str, int], batch: dict) -> dict:
+    """validate → labels → clean → PII on one batch (prepare.curate); drops keep their step's rank."""
+    out = [dict(zip(batch, values)) for values in zip(*batch.values())]
+    records = [json.loads(r["json"]) for r in out if r["kind"] == "record"]
+    passed = [r for r in out if r["kind"] != "record"]  # read drops and stats pass through
+    info = curation()
+    kept, lost = curate(records, cfg, info, stage="batch")
+    passed += [_row("record", 0, file_of[r["meta"]["source"]], r["meta"]["line"], r) for r in kept]
+    passed += [_row("drop", RANK[d["step"]], file_of.get(d["source"], 0), d["line"], d) for d in lost]
+    stats = {"in": len(records), "pii": info.pii, "cleaning": info.cleaning,
+             "lost": Counter(d["step"] for d in lost)}
+    passed.append(_row("stats", 0, 0, 0, stats))
+    return {key: [r[key] for r in passed] for key in ("kind", "rank", "file", "pos", "json")}
+
+
+def _collect(dataset) -> list[dict]:
+    try:
+        return dataset.take_all()
+    except Exception as error:  # noqa: BLE001 - a HonedError raised on a worker (unknown labels: error) arrives wrapped
+        raise _cause(error) from None
+
+
+def _cause(error: BaseException) -> BaseException:
+    seen = error
+    while seen is not None:
+        if isinstance(seen, HonedError):
+            return seen
+        seen = getattr(seen, "cause", None) or seen.__cause__
+    return error
+
+
+def _unpack(out: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
+    """Records in read order, drops in the local engine's order (step, then read order), and batch stats."""
+    def order(r):
+        return (int(r["rank"]), int(r["file"]), int(r["pos"]))
+
+    records = [json.loads(r["json"]) for r in sorted((r for r in out if r["kind"] == "record"), key=order)]
+    dropped = [json.loads(r["json"]) for r in sorted((r for r in out if r["kind"] == "drop"), key=order)]
+    return records, dropped, [json.loads(r["json"]) for r in out if r["kind"] == "stats"]
+
+
+def _record_row_steps(info, stats: list[dict], read_drops: int, started: float) -> None:
+    """The audit's step rows for read … pii, summed over batches (timings: the whole Ray stage)."""
+    rows = sum(s["in"] for s in stats)
+    lost = sum((Counter(s["lost"]) for s in stats), Counter())
+    seconds = round(time.perf_counter() - started, 2)
+    info.steps.append({"step": "read", "rows": rows + read_drops, "seconds": seconds})
+    info.steps.append({"step": "parsed", "rows": rows, "seconds": 0.0})
+    for step in ROW_STEPS:
+        rows -= lost.get(step, 0)
+        info.steps.append({"step": step, "rows": rows, "seconds": 0.0})
+    for s in stats:
+        info.pii.update(s["pii"])
+        info.cleaning.update(s["cleaning"])
+
+
+# --- exact and near dedup -----------------------------------------------------------------------------------
+
+
+def ray_duplicates(ray, texts: list[str], cfg: Config):
+    """dedup.find_duplicates, with hashing, signatures, banding and verification as Ray stages."""
+    from honed.data.dedup import DedupResult, Duplicate, resolve_near
+
+    ds = ray.data.from_items([{"i": i, "text": t} for i, t in enumerate(texts)])
+    digests = ds.map_batches(_digests, batch_format="numpy")
+    firsts = _members(ray, digests, "digest").map_batches(_exact_group, batch_format="numpy")
+    exact = sorted((int(r["i"]), int(r["first"])) for r in firsts.take_all())
+    duplicates = [Duplicate(i, first, "exact", 1.0) for i, first in exact if i != first]
+    gone = {d.index for d in duplicates}
+    unique = [i for i in range(len(texts)) if i not in gone]
+    if not cfg.data.near_dedup:
+        return DedupResult(unique, duplicates)
+    group = cfg.data.group_threshold
+    link = min(cfg.data.dedup_threshold, group or cfg.data.dedup_threshold)
+    pairs, scores = ray_verified_pairs(ray, ds.filter(lambda r: r["i"] not in gone) if gone else ds, texts, link,
+                                       cfg.data.split.seed)
+    return resolve_near(unique, duplicates, sorted(scores), lambda a, b: scores.get((a, b), 0.0),
+                        cfg.data.dedup_threshold, group, candidates=pairs)
+
+
+def _members(ray, ds, key: str):
+    """The hash shuffle: one row per distinct `key` with the list of its rows' `i` (a vectorised aggregate,
+    not one Python call per group)."""
+    from ray.data.aggregate import AsList
+
+    return ds.groupby(key, num_partitions=_partitions(ray)).aggregate(AsList(on="i", alias_name="members"))
+
+
+def _partitions(ray) -> int:
+    """Shuffle partitions: two per cluster CPU (Ray's default of 200 drowns a small cluster in tiny tasks)."""
+    return max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+
+
+def _digests(batch: dict) -> dict:
+    from honed.data.dedup import normalise
+
+    digest = [hashlib.blake2b(normalise(t).encode(), digest_size=16).hexdigest() for t in batch["text"]]
+    return {"i": batch["i"], "digest": digest}
+
+
+def _exact_group(batch: dict) -> dict:
+    """Every row of each digest, with the digest's first (smallest) row as the one it duplicates."""
+    rows, firsts = [], []
+    for members in batch["members"]:
+        first = int(min(members))
+        rows += [int(i) for i in members]
+        firsts += [first] * len(members)
+    return {"i": rows, "first": firsts}
+
+
+def ray_verified_pairs(ray, ds, texts: list[str], link: float, seed: int, num_perm: int = 128):
+    """(number of distinct candidate pairs, {(a, b): Jaccard} for the pairs at or above `link`)."""
+    from datasketch import MinHashLSH
+
+    from honed.data.dedup import _lsh_threshold
+
+    lsh = MinHashLSH(threshold=_lsh_threshold(link), num_perm=num_perm, weights=(0.2, 0.8))
+    bands = ds.map_batches(partial(_band_keys, lsh.b, lsh.r, num_perm, seed), batch_format="numpy")
+    candidates = _members(ray, bands, "bucket").map_batches(_bucket_pairs, batch_format="numpy")
+    distinct = candidates.groupby(["a", "b"], num_partitions=_partitions(ray)).count()
+    texts_ref = ray.put(texts)
+    verified = distinct.map_batches(partial(_verify, [texts_ref], link), batch_format="numpy")
+    found = verified.take_all()
+    count = sum(1 for r in found if r["kind"] == "candidate")
+    return count, {(int(r["a"]), int(r["b"])): float(r["score"]) for r in found if r["kind"] == "edge"}
+
+
+def _band_keys(bands: int, width: int, num_perm: int, seed: int, batch: dict) -> dict:
+    """One row per (text, band): the bucket is the band number and its `width` signature values."""
+    from honed.data.dedup import signature_matrix
+
+    texts = list(batch["text"])
+    rows, matrix = signature_matrix(texts, list(range(len(texts))), num_perm, seed)
+    ids = batch["i"]
+    out_i, out_bucket = [], []
+    for position, signature in zip(rows, matrix):
+        for band in range(bands):
+            out_i.append(int(ids[position]))
+            out_bucket.append(f"{band}:{signature[band * width:(band + 1) * width].tobytes().hex()}")
+    return {"i": out_i, "bucket": out_bucket}
+
+
+def _bucket_pairs(batch: dict) -> dict:
+    """Every (earlier, later) pair of rows that share a band bucket."""
+    a, b = [], []
+    for members in batch["members"]:
+        if len(members) < 2:
+            continue
+        members = sorted(int(i) for i in members)
+        a += [x for n, x in enumerate(members) for _ in members[n + 1:]]
+        b += [y for n, _ in enumerate(members) for y in members[n + 1:]]
+    return {"a": a, "b": b}
+
+
+_TEXTS: dict = {}
+
+
+def _verify(texts_ref: list, link: float, batch: dict) -> dict:
+    """Exact Jaccard of each candidate pair; every pair is counted, only those at or above `link` kept."""
+    import ray
+
+    from honed.data.dedup import jaccard, shingles
+
+    key = texts_ref[0].hex()
+    if key not in _TEXTS:  # one copy of the texts per worker process
+        _TEXTS.clear()
+        _TEXTS[key] = ray.get(texts_ref[0])
+    texts = _TEXTS[key]
+    kind, a_out, b_out, score_out = [], [], [], []
+    for a, b in zip(batch["a"], batch["b"]):
+        score = jaccard(shingles(texts[int(a)]), shingles(texts[int(b)]))
+        kind.append("candidate")
+        a_out.append(int(a)), b_out.append(int(b)), score_out.append(score)
+        if score >= link - 1e-12:
+            kind.append("edge")
+            a_out.append(int(a)), b_out.append(int(b)), score_out.append(score)
+    return {"kind": kind, "a": a_out, "b": b_out, "score": score_out}
+
+
+# --- contamination ------------------------------------------------------------------------------------------
+
+
+def ray_overlap(ray, texts: list[str], references: list[str], cfg: Config) -> dict[int, tuple[int, float]]:
+    """dedup.find_overlap per batch against the broadcast evaluation rows (a pair's verdict needs only the pair)."""
+    if not references or not texts:
+        return {}
+    ds = ray.data.from_items([{"i": i, "text": t} for i, t in enumerate(texts)])
+    found = ds.map_batches(partial(_overlap_batch, references, cfg.data.dedup_threshold, cfg.data.split.seed),
+                           batch_format="numpy").take_all()
+    return {int(r["i"]): (int(r["ref"]), float(r["score"])) for r in found}
+
+
+def _overlap_batch(references: list[str], threshold: float, seed: int, batch: dict) -> dict:
+    from honed.data.dedup import find_overlap
+
+    hits = find_overlap(list(batch["text"]), references, threshold, seed=seed)
+    ids = batch["i"]
+    return {"i": [int(ids[k]) for k in hits], "ref": [v[0] for v in hits.values()],
+            "score": [v[1] for v in hits.values()]}
