@@ -10,7 +10,7 @@ from honed.core.errors import HonedError
 
 # Each module in honed/cli/ registers its verbs; handlers are named "module:function" and imported only when
 # their verb runs, so `honed --help` never imports torch.
-VERB_GROUPS = ("project", "data", "train", "evaluate", "export", "models", "monitor", "retrain")
+VERB_GROUPS = ("project", "data", "index", "train", "evaluate", "export", "models", "monitor", "retrain")
 
 
 def build_parser() -> argparse.ArgumentParser:
