@@ -159,9 +159,32 @@ def evaluate_base(cfg: Config, data: PreparedData, model, tokenizer) -> dict:
         from honed.evaluate.likelihood import score_model
 
         return {"base": score_model("base", model, tokenizer, test, cfg.model.max_length)}
-    from honed.evaluate.suite import evaluate_baselines
+    from honed.evaluate.suite import evaluate_baselines, evaluate_rag
 
-    return evaluate_baselines(cfg, data, test, model, tokenizer)
+    results = evaluate_baselines(cfg, data, test, model, tokenizer)
+    retrieved = retrieval_for(cfg, test)
+    if retrieved is not None:
+        results["rag"] = evaluate_rag("rag", cfg, data, test, model, tokenizer, retrieved)
+    return results
+
+
+_RETRIEVED: dict = {}
+
+
+def retrieval_for(cfg: Config, test: list[dict]):
+    """The chunks retrieved for each test row when `data.documents` is set (else None); the index is brought up to
+    date first. Kept per index and test set, so the base model and the fine-tune see the same chunks."""
+    if not cfg.data.documents or not test or scored_by_likelihood(test):
+        return None
+    from honed.evaluate.candidates import prompt_of, reference_of
+    from honed.retrieval.corpus import index_directory, retrieve_for_prompts
+
+    prompts = [prompt_of(r) for r in test]
+    key = (str(index_directory(cfg)), json.dumps(prompts, sort_keys=True))
+    if key not in _RETRIEVED:
+        _RETRIEVED.clear()
+        _RETRIEVED[key] = retrieve_for_prompts(cfg, prompts, [reference_of(r) for r in test])
+    return _RETRIEVED[key]
 
 
 def scored_by_likelihood(test: list[dict]) -> bool:
@@ -172,13 +195,14 @@ def scored_by_likelihood(test: list[dict]) -> bool:
 
 
 def evaluate_run(cfg: Config, data: PreparedData, run: RunDir, tuned, tokenizer, baselines: dict, output: Path,
-                 clock: Clock) -> Path:
-    """Evaluate the trained model beside `baselines`, write report.json/html and predictions.jsonl, record it;
-    returns report.json."""
+                 clock: Clock, extra_candidates: dict | None = None, extra: dict | None = None) -> Path:
+    """Evaluate the trained model beside `baselines` (and `extra_candidates`, already evaluated), write
+    report.json/html and predictions.jsonl, record it; returns report.json. `extra`: more report sections."""
     from honed.evaluate.report import save_predictions, save_report
 
     test = sample_test(data, cfg)
-    report, predictions = _fine_tuned_report(cfg, data, test, tuned, tokenizer, baselines, run, clock)
+    report, predictions = _fine_tuned_report(cfg, data, test, tuned, tokenizer, baselines, run, clock,
+                                             extra_candidates, extra)
     path = save_report(report, output)
     save_predictions(predictions, output)
     run.meta.setdefault("reports", []).append({"path": str(path.resolve()), "objective": report["objective"]})
@@ -192,7 +216,8 @@ def evaluate_run(cfg: Config, data: PreparedData, run: RunDir, tuned, tokenizer,
     return path
 
 
-def _fine_tuned_report(cfg, data, test, tuned, tokenizer, baselines, run, clock) -> tuple[dict, list[dict]]:
+def _fine_tuned_report(cfg, data, test, tuned, tokenizer, baselines, run, clock, extra_candidates=None,
+                       extra=None) -> tuple[dict, list[dict]]:
     training = run.meta.get("training", {})
     if scored_by_likelihood(test):
         from honed.evaluate.likelihood import build_likelihood_report, prediction_rows, score_model
@@ -201,11 +226,17 @@ def _fine_tuned_report(cfg, data, test, tuned, tokenizer, baselines, run, clock)
         clock.lap("eval_fine_tuned_s")
         return build_likelihood_report(cfg, data, test, scores, training, clock.timings), prediction_rows(test, scores)
     from honed.evaluate.assemble import build_report, prediction_rows
-    from honed.evaluate.suite import evaluate_fine_tuned
+    from honed.evaluate.suite import evaluate_fine_tuned, evaluate_rag
 
     results = {**baselines, "fine_tuned": evaluate_fine_tuned(cfg, data, test, tuned, tokenizer)}
+    retrieved = retrieval_for(cfg, test)
+    if retrieved is not None:
+        results["rag_fine_tuned"] = evaluate_rag("rag_fine_tuned", cfg, data, test, tuned, tokenizer, retrieved)
+    results.update(extra_candidates or {})
     clock.lap("eval_fine_tuned_s")
-    return build_report(cfg, data, test, results, training, clock.timings), prediction_rows(test, results)
+    report = build_report(cfg, data, test, results, training, clock.timings,
+                          retrieval=retrieved.quality if retrieved is not None else None, extra=extra)
+    return report, prediction_rows(test, results)
 
 
 def evaluate_trained_run(cfg: Config, run_path: Path, output: Path | None) -> Path:
