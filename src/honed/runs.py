@@ -42,6 +42,8 @@ def run_whole_flow(cfg: Config, output: Path) -> Path:
     console.print(f"[bold]data[/] {data.counts} · hash {data.dataset_hash} · dropped rows: "
                   f"{output / 'data' / 'dropped.jsonl'}")
     clock.lap("prepare_s")
+    if cfg.data.synthetic.n and not scored_by_likelihood(data.splits["train"]):
+        return run_with_synthetic(cfg, data, output, clock)
     model, tokenizer = load_for_training(cfg)  # QLoRA loads in 4-bit here; other methods load plainly
     clock.lap("load_model_s")
     baselines = evaluate_base(cfg, data, model, tokenizer)
@@ -52,6 +54,101 @@ def run_whole_flow(cfg: Config, output: Path) -> Path:
     with run.failure_status():
         report = evaluate_run(cfg, data, run, trained.model, tokenizer, baselines, output, clock)
     run.finish(train_seconds=trained.seconds)
+    return report
+
+
+def run_with_synthetic(cfg: Config, data: PreparedData, output: Path, clock: Clock) -> Path:
+    """`honed run` with `data.synthetic.n`: make synthetic rows, train once on the real rows and once on real +
+    synthetic (both through train_run), keep the synthetic rows only if the validation metric improves. Real rows
+    are never replaced. The report's `fine_tuned` is the kept model; the other is a candidate beside it (so the
+    paired test on the test split compares them), and report.json `synthetic` holds the decision and its reason."""
+    from honed.synth.flow import synthesize_for, write_synthesis
+    from honed.train.methods import load_for_training
+
+    model, tokenizer = load_for_training(cfg)
+    clock.lap("load_model_s")
+    baselines = evaluate_base(cfg, data, model, tokenizer)
+    clock.lap("baselines_s")
+    syn = cfg.data.synthetic
+    made = synthesize_for(cfg, data, syn.n, syn.teacher, syn.augment, model=model, tokenizer=tokenizer)
+    rows_file, _ = write_synthesis(made, output / "data" / "synthetic.jsonl")
+    clock.lap("synthesize_s")
+    real_run, real = _synthetic_trial(cfg, data, output / "run", model=(model, tokenizer))
+    decision = {"requested": syn.n, "teacher": made.teacher, "generated": made.summary(), "rows": str(rows_file),
+                "kept": False}
+    if not made.rows:
+        decision["reason"] = (f"kept out: none of the {syn.n} synthetic rows passed the filters "
+                              f"({', '.join(f'{k} {v}' for k, v in made.summary()['dropped'].items()) or 'none made'})")
+        return _report_kept(cfg, data, (real_run, real), None, tokenizer, baselines, output, clock, decision)
+    more = with_rows(data, made.rows)
+    synth_run, synth = _synthetic_trial(cfg, more, output / "run-synthetic")
+    clock.lap("train_s")
+    decision.update(decide_synthetic(cfg, data, real.model, synth.model, tokenizer))
+    kept, other = ((synth_run, synth), (real_run, real)) if decision["kept"] else ((real_run, real), (synth_run, synth))
+    return _report_kept(cfg, more if decision["kept"] else data, kept, other, tokenizer, baselines, output, clock,
+                        decision)
+
+
+def _synthetic_trial(cfg: Config, data: PreparedData, path: Path, model=None):
+    """One of the two trainings; registered as a version only if it is the one kept."""
+    run = RunDir.create(path, "synthetic-trial", cfg, data.dataset_hash)
+    return run, train_run(cfg, data, run, model=model)
+
+
+def with_rows(data: PreparedData, rows: list[dict]) -> PreparedData:
+    """`data` with `rows` added to its train split (validation and test untouched)."""
+    from dataclasses import replace
+
+    from honed.core.prepared import content_hash
+
+    splits = {**data.splits, "train": data.splits["train"] + rows}
+    return replace(data, splits=splits, dataset_hash=content_hash(splits),
+                   counts={**data.counts, "synthetic": len(rows)})
+
+
+def decide_synthetic(cfg: Config, data: PreparedData, real_model, synth_model, tokenizer) -> dict:
+    """Keep the synthetic rows only if the fine-tune trained with them scores higher on the validation split."""
+    from honed.evaluate.candidates import evaluate_candidate, prompt_of, reference_of
+
+    validation, metric = data.splits.get("validation", []), cfg.objective.metric
+    if not validation:
+        return {"kept": False, "reason": "kept out: there is no validation split to show they help "
+                                         "(set data.split.validation above 0)"}
+    quick = cfg.model_copy(deep=True)  # the decision needs the metric only: no latency, perplexity or similarity
+    quick.evaluation.latency_samples, quick.evaluation.perplexity = 0, False
+    quick.evaluation.embedding_similarity = False
+    prompts, references = [prompt_of(r) for r in validation], [reference_of(r) for r in validation]
+    scores = {name: evaluate_candidate(name, model, tokenizer, prompts, references, quick, data.labels).metrics[metric]
+              for name, model in (("real_only", real_model), ("with_synthetic", synth_model))}
+    kept = scores["with_synthetic"] > scores["real_only"]
+    verb = "kept: validation" if kept else "kept out: validation"
+    how = "improved" if kept else "did not improve"
+    return {"kept": kept, "validation": {"metric": metric, "n": len(validation), **scores},
+            "reason": f"{verb} {metric} {how} with the synthetic rows ({scores['with_synthetic']:.3f} with vs "
+                      f"{scores['real_only']:.3f} without, {len(validation)} rows)"}
+
+
+def _report_kept(cfg, data, kept, other, tokenizer, baselines, output, clock, decision) -> Path:
+    """Register the kept training as the project's next version and write the report with the other beside it."""
+    from honed.evaluate.candidates import evaluate_candidate, prompt_of, reference_of
+
+    (kept_run, kept_result), extra_candidates = kept, {}
+    if other is not None:
+        other_run, other_result = other
+        name = "fine_tuned_real_only" if decision["kept"] else "fine_tuned_with_synthetic"
+        test = sample_test(data, cfg)
+        extra_candidates[name] = evaluate_candidate(name, other_result.model, tokenizer, [prompt_of(r) for r in test],
+                                                    [reference_of(r) for r in test], cfg, data.labels)
+        decision["compared_as"] = name
+        other_run.finish(train_seconds=other_result.seconds)
+        other_run.close()
+    if kept_run.is_main:
+        register_version(cfg, kept_run, meta={"synthetic": decision["kept"]})
+    console.print(f"[bold]synthetic data[/] {decision['reason']}", highlight=False)
+    with kept_run.failure_status():
+        report = evaluate_run(cfg, data, kept_run, kept_result.model, tokenizer, baselines, output, clock,
+                              extra_candidates, extra={"synthetic": decision})
+    kept_run.finish(train_seconds=kept_result.seconds)
     return report
 
 
