@@ -46,9 +46,16 @@ class LocalTeacher:
 def make_teacher(cfg: Config, teacher: str, model=None, tokenizer=None, transport=None):
     """`teacher` is "local" (the given or the configured base model) or an OpenAI-compatible URL."""
     if teacher != "local":
-        from honed.core.config import Synthetic
+        from pydantic import ValidationError
 
-        url = Synthetic(teacher=teacher).teacher  # the same URL check as the config key
+        from honed.core.config import Synthetic
+        from honed.core.errors import HonedError
+
+        try:
+            url = Synthetic(teacher=teacher).teacher  # the same URL check as the config key
+        except ValidationError:
+            raise HonedError(f"the teacher `{teacher}` is neither `local` nor an http(s) URL",
+                             "pass --teacher local or e.g. --teacher http://localhost:8000/v1") from None
         return ApiTeacher(url, cfg.data.synthetic.teacher_model, cfg.evaluation.api_key_env, transport)
     if model is None:
         from honed.models.load import load_with_status

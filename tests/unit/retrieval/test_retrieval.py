@@ -107,3 +107,41 @@ def test_a_missing_document_path_is_a_clear_error(tmp_path):
     config.write_text("data: {documents: [nowhere]}\n", encoding="utf-8")
     with pytest.raises(HonedError, match="does not exist"):
         build_index(load_config(config), show_progress=False)
+
+
+def _pdf_with_text(text: str) -> bytes:
+    """A one-page PDF whose text layer holds `text` (Helvetica), with a correct xref table."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_honed_index_reads_pdf_and_prints_the_index_path(corpus_project, capsys):
+    from honed.cli import main
+
+    (corpus_project.parent / "docs" / "vault.pdf").write_bytes(_pdf_with_text("The vault code is 4417."))
+    assert main(["index", str(corpus_project)]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1] == str(corpus_project.parent / "rag-index")
+    index = open_index(load_config(corpus_project))
+    hit = index.search(["What is the vault code?"], 1)[0][0]
+    assert hit.source.endswith("vault.pdf") and "4417" in hit.text
+
+
+def test_a_bad_teacher_url_is_a_usage_error(tiny_project, capsys):
+    from honed.cli import main
+
+    assert main(["data", "synthesize", str(tiny_project), "--n", "2", "--teacher", "ftp://x"]) == 2
+    assert "neither `local` nor an http(s) URL" in capsys.readouterr().err
