@@ -80,8 +80,8 @@ def run_with_synthetic(cfg: Config, data: PreparedData, output: Path, clock: Clo
         decision["reason"] = (f"kept out: none of the {syn.n} synthetic rows passed the filters "
                               f"({', '.join(f'{k} {v}' for k, v in made.summary()['dropped'].items()) or 'none made'})")
         return _report_kept(cfg, data, (real_run, real), None, tokenizer, baselines, output, clock, decision)
-    more = with_rows(data, made.rows)
-    synth_run, synth = _synthetic_trial(cfg, more, output / "run-synthetic")
+    more_cfg, more = with_rows(cfg, data, made.rows)
+    synth_run, synth = _synthetic_trial(more_cfg, more, output / "run-synthetic")
     clock.lap("train_s")
     decision.update(decide_synthetic(cfg, data, real.model, synth.model, tokenizer))
     kept, other = ((synth_run, synth), (real_run, real)) if decision["kept"] else ((real_run, real), (synth_run, synth))
@@ -95,15 +95,23 @@ def _synthetic_trial(cfg: Config, data: PreparedData, path: Path, model=None):
     return run, train_run(cfg, data, run, model=model)
 
 
-def with_rows(data: PreparedData, rows: list[dict]) -> PreparedData:
-    """`data` with `rows` added to its train split (validation and test untouched)."""
+def with_rows(cfg: Config, data: PreparedData, rows: list[dict]) -> tuple[Config, PreparedData]:
+    """`data` with `rows` added to the real rows of its train split (validation and test untouched).
+
+    With `train.max_train_examples` the real rows are subsampled first, exactly as the real-only training does,
+    and the synthetic rows come on top: they never take a real row's place."""
     from dataclasses import replace
 
     from honed.core.prepared import content_hash
+    from honed.data.split import subsample
 
-    splits = {**data.splits, "train": data.splits["train"] + rows}
-    return replace(data, splits=splits, dataset_hash=content_hash(splits),
-                   counts={**data.counts, "synthetic": len(rows)})
+    real = subsample(data.splits["train"], cfg.train.max_train_examples, cfg.train.seed)
+    splits = {**data.splits, "train": real + rows}
+    more = cfg.model_copy(deep=True)
+    more.root = cfg.root
+    more.train.max_train_examples = None
+    return more, replace(data, splits=splits, dataset_hash=content_hash(splits),
+                         counts={**data.counts, "synthetic": len(rows)})
 
 
 def decide_synthetic(cfg: Config, data: PreparedData, real_model, synth_model, tokenizer) -> dict:

@@ -36,12 +36,13 @@ data:
   train: [data.jsonl]
   instruction: "Name the intent of the banking message: {', '.join(INTENTS)}. Answer with the intent only."
   documents: [docs]
-  retrieval: {{chunk_size: 300, chunk_overlap: 0, top_k: 3}}
-  synthetic: {{n: 12, augment: true}}
+  retrieval: {{chunk_size: 200, chunk_overlap: 0, top_k: 2}}
+  synthetic: {{n: 8, augment: true}}
+  split: {{train: 0.7, validation: 0.1, test: 0.2}}
 model: {{base: smollm2-135m-instruct, max_length: 384}}
 method: {{kind: lora, r: 8, alpha: 16}}
-train: {{epochs: 1, learning_rate: 0.001, batch_size: 8}}
-evaluation: {{few_shot_k: 4, max_test_examples: 12, probes: false, latency_samples: 0, label_scoring: false,
+train: {{epochs: 1, learning_rate: 0.001, batch_size: 8, max_train_examples: 24}}
+evaluation: {{few_shot_k: 2, max_test_examples: 8, probes: false, latency_samples: 0, label_scoring: false,
              max_new_tokens: 8, bootstrap_samples: 300}}
 """, encoding="utf-8")
 
