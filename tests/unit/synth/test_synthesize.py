@@ -72,3 +72,18 @@ def test_augmentation_keeps_labels_and_tags_each_perturbation(tiny_project):
         assert "augment" in source
     test_inputs = {_user(r) for r in data.splits["test"]}
     assert not test_inputs & {_user(r) for r in rows}
+
+
+def test_the_local_teacher_samples_the_base_model_and_its_output_is_filtered(tiny_project, one_thread):
+    from honed.data.prepare import load_records
+    from honed.synth.flow import synthesize_for
+
+    cfg = load_config(tiny_project)
+    records, _ = load_records(cfg)  # no full prepare: the seeds and the rows to avoid are enough here
+    data = PreparedData(tiny_project.parent, "h", {"train": records[:40], "test": records[40:]}, labels=[])
+    result = synthesize_for(cfg, data, 1, "local")
+    assert result.teacher == "local tiny-random"
+    # A random 2-layer model writes no usable ticket: every candidate is dropped, each with a named reason.
+    assert result.rows == [] and len(result.dropped) == 5  # one candidate per round, five rounds
+    assert {d["code"] for d in result.dropped} <= {"empty", "length", "language", "label_disagreement", "duplicate",
+                                                   "unparseable"}
