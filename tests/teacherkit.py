@@ -11,6 +11,7 @@ import re
 import threading
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 KEYWORDS = (("billing", ("invoice", "charged", "payment", "receipt", "billing")),
             ("shipping", ("package", "tracking", "courier", "parcel", "delivery")))
@@ -23,11 +24,11 @@ class Teacher(BaseHTTPRequestHandler):
     mood = "good"
     calls = 0
     written = 0  # generation requests (the second-pass requests are not counted)
-    trap_rows: list[tuple[str, str]] = []  # (text, label) of evaluation rows
-    seed_rows: list[tuple[str, str]] = []  # (text, label)
+    trap_rows: ClassVar[list[tuple[str, str]]] = []  # (text, label) of evaluation rows
+    seed_rows: ClassVar[list[tuple[str, str]]] = []  # (text, label)
     last = ""
 
-    def do_POST(self):  # noqa: N802 (http.server's naming)
+    def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         messages = body["messages"]
         Teacher.calls += 1

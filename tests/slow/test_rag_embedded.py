@@ -8,9 +8,9 @@ import json
 from collections import defaultdict
 
 import pytest
+from projectkit import SHARED
 
 from honed.cli import main
-from projectkit import SHARED
 
 BANKING = SHARED / "banking77" / "train.csv"
 INTENTS = ["card_arrival", "lost_or_stolen_card", "exchange_rate", "top_up_failed"]

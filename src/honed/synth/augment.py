@@ -36,7 +36,7 @@ def entities(texts: list[str]) -> dict[str, list[str]]:
 def perturb(text: str, kind: str, protected: set[str], pool: dict[str, list[str]], rng: random.Random) -> str:
     """One perturbation of `text`; returns `text` unchanged when this kind finds nothing to change."""
     if kind == "casing":
-        return rng.choice([text.lower(), text.upper(), text[:1].swapcase() + text[1:]])
+        return _recase(text, rng.choice(["lower", "upper", "first"]), protected)
     words = [m for m in re.finditer(r"\w+", text) if m.group().lower() not in protected]
     if kind == "typo":
         long = [m for m in words if len(m.group()) >= 4 and m.group().isalpha()]
@@ -52,6 +52,15 @@ def perturb(text: str, kind: str, protected: set[str], pool: dict[str, list[str]
     m = rng.choice(swappable)
     choices = [e for e in pool["number" if m.group().isdigit() else "name"] if e != m.group()]
     return text[:m.start()] + rng.choice(choices) + text[m.end():] if choices else text
+
+
+def _recase(text: str, how: str, protected: set[str]) -> str:
+    """Lower- or upper-case every word but the answer's, or flip the first letter's case (unless it is the answer's)."""
+    if how == "first":
+        first = re.match(r"\w+", text)
+        return text if first is None or first.group().lower() in protected else text[:1].swapcase() + text[1:]
+    change = str.lower if how == "lower" else str.upper
+    return re.sub(r"\w+", lambda m: m.group() if m.group().lower() in protected else change(m.group()), text)
 
 
 def augment(cfg: Config, seeds: list[dict], avoid: list[dict], n: int) -> Synthesis:

@@ -21,7 +21,7 @@ class SeedProfile:
     ascii_share: float
 
     @classmethod
-    def of(cls, texts: list[str]) -> "SeedProfile":
+    def of(cls, texts: list[str]) -> SeedProfile:
         lengths = [len(t) for t in texts] or [1]
         shares = [ascii_letter_share(t) for t in texts] or [1.0]
         return cls(min(lengths), max(lengths), sum(shares) / len(shares))

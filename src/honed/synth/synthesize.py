@@ -123,9 +123,9 @@ def generation_prompt(cfg: Config, shots: list[dict], label: str, labels: list[s
 
 def _parse(answer: str, label: str, task: str) -> tuple[str | None, str]:
     if task == "classification":
-        text = re.sub(r"^(input|text)\s*:\s*", "", answer.strip(), flags=re.I).strip().strip('"').strip()
+        text = re.sub(r"^(input|text)\s*:\s*", "", answer.strip(), flags=re.IGNORECASE).strip().strip('"').strip()
         return (text or None), label
-    match = re.search(r"\{.*\}", answer, re.S)
+    match = re.search(r"\{.*\}", answer, re.DOTALL)
     try:
         value = json.loads(match.group(0)) if match else None
     except json.JSONDecodeError:
