@@ -127,10 +127,13 @@ def run_synthesize(args) -> int:
     if args.augment and args.teacher:
         raise HonedError("--augment makes rows without a teacher, and --teacher was given too",
                          "pass one of --augment or --teacher")
+    from honed.synth.teacher import checked_teacher
+
     cfg = load_config(args.config, args.overrides)
+    teacher = checked_teacher(args.teacher or cfg.data.synthetic.teacher)  # before minutes of preparing
     prepared = Path(args.prepared) if args.prepared else cfg.root / "prepared"
-    data = run_prepare(cfg, prepared)  # the seeds are its train split; its test split is never come near
-    result = synthesize_for(cfg, data, args.n, args.teacher or cfg.data.synthetic.teacher, args.augment)
+    data = run_prepare(cfg, prepared)  # the seeds are its train split; nothing may come near its test split
+    result = synthesize_for(cfg, data, args.n, teacher, args.augment)
     out, dropped = write_synthesis(result, Path(args.output) if args.output else cfg.root / "synthetic.jsonl")
     summary = result.summary()
     console.print(f"{summary['kept']} of {args.n} synthetic rows kept (teacher: {summary['teacher']}) · labels "

@@ -43,19 +43,24 @@ class LocalTeacher:
         return self.tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True).strip()
 
 
+def checked_teacher(teacher: str) -> str:
+    """`local`, or the URL without credentials; anything else is a usage error (the config key's own check)."""
+    from pydantic import ValidationError
+
+    from honed.core.config import Synthetic
+    from honed.core.errors import HonedError
+
+    try:
+        return Synthetic(teacher=teacher).teacher
+    except ValidationError:
+        raise HonedError(f"the teacher `{teacher}` is neither `local` nor an http(s) URL",
+                         "pass --teacher local or e.g. --teacher http://localhost:8000/v1") from None
+
+
 def make_teacher(cfg: Config, teacher: str, model=None, tokenizer=None, transport=None):
     """`teacher` is "local" (the given or the configured base model) or an OpenAI-compatible URL."""
     if teacher != "local":
-        from pydantic import ValidationError
-
-        from honed.core.config import Synthetic
-        from honed.core.errors import HonedError
-
-        try:
-            url = Synthetic(teacher=teacher).teacher  # the same URL check as the config key
-        except ValidationError:
-            raise HonedError(f"the teacher `{teacher}` is neither `local` nor an http(s) URL",
-                             "pass --teacher local or e.g. --teacher http://localhost:8000/v1") from None
+        url = checked_teacher(teacher)
         return ApiTeacher(url, cfg.data.synthetic.teacher_model, cfg.evaluation.api_key_env, transport)
     if model is None:
         from honed.models.load import load_with_status
