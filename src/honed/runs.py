@@ -54,6 +54,8 @@ def train_and_report(cfg: Config, data: PreparedData, output: Path, clock: Clock
     """Baselines → train → evaluate → report on prepared data (the second half of `honed run`)."""
     from honed.train.methods import load_for_training
 
+    if cfg.data.synthetic.n and not scored_by_likelihood(data.splits["train"]):
+        return run_with_synthetic(cfg, data, output, clock)
     model, tokenizer = load_for_training(cfg)  # QLoRA loads in 4-bit here; other methods load plainly
     clock.lap("load_model_s")
     baselines = evaluate_base(cfg, data, model, tokenizer)
@@ -62,7 +64,7 @@ def train_and_report(cfg: Config, data: PreparedData, output: Path, clock: Clock
     trained = train_run(cfg, data, run, model=(model, tokenizer))
     clock.lap("train_s")
     with run.failure_status():
-        report = evaluate_run(cfg, data, run, trained.model, tokenizer, baselines, output, clock, extra)
+        report = evaluate_run(cfg, data, run, trained.model, tokenizer, baselines, output, clock, extra=extra)
     run.finish(train_seconds=trained.seconds)
     return report
 
@@ -137,6 +139,109 @@ def validation_trial(data: PreparedData):
         return value
 
     return train_trial
+
+
+def run_with_synthetic(cfg: Config, data: PreparedData, output: Path, clock: Clock) -> Path:
+    """`honed run` with `data.synthetic.n`: make synthetic rows, train once on the real rows and once on real +
+    synthetic (both through train_run), keep the synthetic rows only if the validation metric improves. Real rows
+    are never replaced. The report's `fine_tuned` is the kept model; the other is a candidate beside it (so the
+    paired test on the test split compares them), and report.json `synthetic` holds the decision and its reason."""
+    from honed.synth.flow import synthesize_for, write_synthesis
+    from honed.train.methods import load_for_training
+
+    model, tokenizer = load_for_training(cfg)
+    clock.lap("load_model_s")
+    baselines = evaluate_base(cfg, data, model, tokenizer)
+    clock.lap("baselines_s")
+    syn = cfg.data.synthetic
+    made = synthesize_for(cfg, data, syn.n, syn.teacher, syn.augment, model=model, tokenizer=tokenizer)
+    rows_file, _ = write_synthesis(made, output / "data" / "synthetic.jsonl")
+    clock.lap("synthesize_s")
+    real_run, real = _synthetic_trial(cfg, data, output / "run", model=(model, tokenizer))
+    decision = {"requested": syn.n, "teacher": made.teacher, "generated": made.summary(), "rows": str(rows_file),
+                "kept": False}
+    if not made.rows:
+        decision["reason"] = (f"kept out: none of the {syn.n} synthetic rows passed the filters "
+                              f"({', '.join(f'{k} {v}' for k, v in made.summary()['dropped'].items()) or 'none made'})")
+        return _report_kept(cfg, data, (real_run, real), None, tokenizer, baselines, output, clock, decision)
+    more_cfg, more = with_rows(cfg, data, made.rows)
+    synth_run, synth = _synthetic_trial(more_cfg, more, output / "run-synthetic")
+    clock.lap("train_s")
+    decision.update(decide_synthetic(cfg, data, real.model, synth.model, tokenizer))
+    kept, other = ((synth_run, synth), (real_run, real)) if decision["kept"] else ((real_run, real), (synth_run, synth))
+    return _report_kept(cfg, more if decision["kept"] else data, kept, other, tokenizer, baselines, output, clock,
+                        decision)
+
+
+def _synthetic_trial(cfg: Config, data: PreparedData, path: Path, model=None):
+    """One of the two trainings; registered as a version only if it is the one kept."""
+    run = RunDir.create(path, "synthetic-trial", cfg, data.dataset_hash)
+    return run, train_run(cfg, data, run, model=model)
+
+
+def with_rows(cfg: Config, data: PreparedData, rows: list[dict]) -> tuple[Config, PreparedData]:
+    """`data` with `rows` added to the real rows of its train split (validation and test untouched).
+
+    With `train.max_train_examples` the real rows are subsampled first, exactly as the real-only training does,
+    and the synthetic rows come on top: they never take a real row's place."""
+    from dataclasses import replace
+
+    from honed.core.prepared import content_hash
+    from honed.data.split import subsample
+
+    real = subsample(data.splits["train"], cfg.train.max_train_examples, cfg.train.seed)
+    splits = {**data.splits, "train": real + rows}
+    more = cfg.model_copy(deep=True)
+    more.root = cfg.root
+    more.train.max_train_examples = None
+    return more, replace(data, splits=splits, dataset_hash=content_hash(splits),
+                         counts={**data.counts, "synthetic": len(rows)})
+
+
+def decide_synthetic(cfg: Config, data: PreparedData, real_model, synth_model, tokenizer) -> dict:
+    """Keep the synthetic rows only if the fine-tune trained with them scores higher on the validation split."""
+    from honed.evaluate.candidates import evaluate_candidate, prompt_of, reference_of
+
+    validation, metric = data.splits.get("validation", []), cfg.objective.metric
+    if not validation:
+        return {"kept": False, "reason": "kept out: there is no validation split to show they help "
+                                         "(set data.split.validation above 0)"}
+    quick = cfg.model_copy(deep=True)  # the decision needs the metric only: no latency, perplexity or similarity
+    quick.evaluation.latency_samples, quick.evaluation.perplexity = 0, False
+    quick.evaluation.embedding_similarity = False
+    prompts, references = [prompt_of(r) for r in validation], [reference_of(r) for r in validation]
+    scores = {name: evaluate_candidate(name, model, tokenizer, prompts, references, quick, data.labels).metrics[metric]
+              for name, model in (("real_only", real_model), ("with_synthetic", synth_model))}
+    kept = scores["with_synthetic"] > scores["real_only"]
+    verb = "kept: validation" if kept else "kept out: validation"
+    how = "improved" if kept else "did not improve"
+    return {"kept": kept, "validation": {"metric": metric, "n": len(validation), **scores},
+            "reason": f"{verb} {metric} {how} with the synthetic rows ({scores['with_synthetic']:.3f} with vs "
+                      f"{scores['real_only']:.3f} without, {len(validation)} rows)"}
+
+
+def _report_kept(cfg, data, kept, other, tokenizer, baselines, output, clock, decision) -> Path:
+    """Register the kept training as the project's next version and write the report with the other beside it."""
+    from honed.evaluate.candidates import evaluate_candidate, prompt_of, reference_of
+
+    (kept_run, kept_result), extra_candidates = kept, {}
+    if other is not None:
+        other_run, other_result = other
+        name = "fine_tuned_real_only" if decision["kept"] else "fine_tuned_with_synthetic"
+        test = sample_test(data, cfg)
+        extra_candidates[name] = evaluate_candidate(name, other_result.model, tokenizer, [prompt_of(r) for r in test],
+                                                    [reference_of(r) for r in test], cfg, data.labels)
+        decision["compared_as"] = name
+        other_run.finish(train_seconds=other_result.seconds)
+        other_run.close()
+    if kept_run.is_main:
+        register_version(cfg, kept_run, meta={"synthetic": decision["kept"]})
+    console.print(f"[bold]synthetic data[/] {decision['reason']}", highlight=False)
+    with kept_run.failure_status():
+        report = evaluate_run(cfg, data, kept_run, kept_result.model, tokenizer, baselines, output, clock,
+                              extra_candidates, extra={"synthetic": decision})
+    kept_run.finish(train_seconds=kept_result.seconds)
+    return report
 
 
 def train_run(cfg: Config, data: PreparedData, run: RunDir, *, model=None, resume_from: Path | None = None):
@@ -247,9 +352,32 @@ def evaluate_base(cfg: Config, data: PreparedData, model, tokenizer) -> dict:
         from honed.evaluate.likelihood import score_model
 
         return {"base": score_model("base", model, tokenizer, test, cfg.model.max_length)}
-    from honed.evaluate.suite import evaluate_baselines
+    from honed.evaluate.suite import evaluate_baselines, evaluate_rag
 
-    return evaluate_baselines(cfg, data, test, model, tokenizer)
+    results = evaluate_baselines(cfg, data, test, model, tokenizer)
+    retrieved = retrieval_for(cfg, test)
+    if retrieved is not None:
+        results["rag"] = evaluate_rag("rag", cfg, data, test, model, tokenizer, retrieved)
+    return results
+
+
+_RETRIEVED: dict = {}
+
+
+def retrieval_for(cfg: Config, test: list[dict]):
+    """The chunks retrieved for each test row when `data.documents` is set (else None); the index is brought up to
+    date first. Kept per index and test set, so the base model and the fine-tune see the same chunks."""
+    if not cfg.data.documents or not test or scored_by_likelihood(test):
+        return None
+    from honed.evaluate.candidates import prompt_of, reference_of
+    from honed.retrieval.corpus import index_directory, retrieve_for_prompts
+
+    prompts = [prompt_of(r) for r in test]
+    key = (str(index_directory(cfg)), json.dumps(prompts, sort_keys=True))
+    if key not in _RETRIEVED:
+        _RETRIEVED.clear()
+        _RETRIEVED[key] = retrieve_for_prompts(cfg, prompts, [reference_of(r) for r in test])
+    return _RETRIEVED[key]
 
 
 def scored_by_likelihood(test: list[dict]) -> bool:
@@ -264,13 +392,15 @@ CLASSICAL_SKIPPED = ("no classical baseline: preference, KTO and text data are s
 
 
 def evaluate_run(cfg: Config, data: PreparedData, run: RunDir, tuned, tokenizer, baselines: dict, output: Path,
-                 clock: Clock, extra: dict | None = None) -> Path:
-    """Evaluate the trained model beside `baselines`, write report.json/html and predictions.jsonl, record it;
-    returns report.json. `extra` sections (e.g. the `--budget` search) are added to the report as they are."""
+                 clock: Clock, extra_candidates: dict | None = None, extra: dict | None = None) -> Path:
+    """Evaluate the trained model beside `baselines` (and `extra_candidates`, already evaluated), write
+    report.json/html and predictions.jsonl, record it; returns report.json. `extra` sections (e.g. the `--budget`
+    search, the synthetic-data decision) are added to the report as they are."""
     from honed.evaluate.report import save_predictions, save_report
 
     test = sample_test(data, cfg)
-    report, predictions = _fine_tuned_report(cfg, data, test, tuned, tokenizer, baselines, run, clock)
+    report, predictions = _fine_tuned_report(cfg, data, test, tuned, tokenizer, baselines, run, clock,
+                                             extra_candidates, extra)
     if run.meta.get("recipe"):
         report["recipe"] = run.meta["recipe"]
     report.update(extra or {})
@@ -287,7 +417,8 @@ def evaluate_run(cfg: Config, data: PreparedData, run: RunDir, tuned, tokenizer,
     return path
 
 
-def _fine_tuned_report(cfg, data, test, tuned, tokenizer, baselines, run, clock) -> tuple[dict, list[dict]]:
+def _fine_tuned_report(cfg, data, test, tuned, tokenizer, baselines, run, clock, extra_candidates=None,
+                       extra=None) -> tuple[dict, list[dict]]:
     training = run.meta.get("training", {})
     if scored_by_likelihood(test):
         from honed.evaluate.likelihood import build_likelihood_report, prediction_rows, score_model
@@ -299,11 +430,17 @@ def _fine_tuned_report(cfg, data, test, tuned, tokenizer, baselines, run, clock)
             report.setdefault("notes", []).append(CLASSICAL_SKIPPED)
         return report, prediction_rows(test, scores)
     from honed.evaluate.assemble import build_report, prediction_rows
-    from honed.evaluate.suite import evaluate_fine_tuned
+    from honed.evaluate.suite import evaluate_fine_tuned, evaluate_rag
 
     results = {**baselines, "fine_tuned": evaluate_fine_tuned(cfg, data, test, tuned, tokenizer)}
+    retrieved = retrieval_for(cfg, test)
+    if retrieved is not None:
+        results["rag_fine_tuned"] = evaluate_rag("rag_fine_tuned", cfg, data, test, tuned, tokenizer, retrieved)
+    results.update(extra_candidates or {})
     clock.lap("eval_fine_tuned_s")
-    return build_report(cfg, data, test, results, training, clock.timings), prediction_rows(test, results)
+    report = build_report(cfg, data, test, results, training, clock.timings,
+                          retrieval=retrieved.quality if retrieved is not None else None, extra=extra)
+    return report, prediction_rows(test, results)
 
 
 def evaluate_trained_run(cfg: Config, run_path: Path, output: Path | None) -> Path:

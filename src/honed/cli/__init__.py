@@ -10,7 +10,8 @@ from honed.core.errors import HonedError
 
 # Each module in honed/cli/ registers its verbs; handlers are named "module:function" and imported only when
 # their verb runs, so `honed --help` never imports torch.
-VERB_GROUPS = ("project", "data", "train", "evaluate", "export", "serve", "models", "monitor", "retrain", "web")
+VERB_GROUPS = ("project", "data", "index", "train", "evaluate", "export", "serve", "models", "monitor", "retrain",
+               "web")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -119,8 +119,33 @@ def _redact_to(args, redactor):
         return redact_stream(source, sink, redactor)
 
 
+def run_synthesize(args) -> int:
+    from honed.data.prepare import run_prepare
+    from honed.synth.flow import synthesize_for, write_synthesis
+
+    if args.n < 1:
+        raise HonedError(f"--n must be at least 1, got {args.n}", "ask for e.g. --n 100 new rows")
+    if args.augment and args.teacher:
+        raise HonedError("--augment makes rows without a teacher, and --teacher was given too",
+                         "pass one of --augment or --teacher")
+    from honed.synth.teacher import checked_teacher
+
+    cfg = load_config(args.config, args.overrides)
+    teacher = checked_teacher(args.teacher or cfg.data.synthetic.teacher)  # before minutes of preparing
+    prepared = Path(args.prepared) if args.prepared else cfg.root / "prepared"
+    data = run_prepare(cfg, prepared)  # the seeds are its train split; nothing may come near its test split
+    result = synthesize_for(cfg, data, args.n, teacher, args.augment)
+    out, dropped = write_synthesis(result, Path(args.output) if args.output else cfg.root / "synthetic.jsonl")
+    summary = result.summary()
+    console.print(f"{summary['kept']} of {args.n} synthetic rows kept (teacher: {summary['teacher']}) · labels "
+                  f"{summary['labels'] or '-'} · dropped {summary['dropped'] or 'none'}", highlight=False)
+    console.print(f"seeds and test split: {prepared} · dropped candidates with reasons: {dropped}")
+    print(out)
+    return 0
+
+
 def register(verbs) -> None:
-    data = verbs.add_parser("data", help="dataset tools: check, prepare, dedup, redact")
+    data = verbs.add_parser("data", help="dataset tools: check, prepare, dedup, redact, synthesize")
     actions = data.add_subparsers(dest="data_verb", metavar="ACTION")
     check = actions.add_parser("check", help="validate a dataset file; exit 1 on errors")
     check.add_argument("file")
@@ -160,3 +185,15 @@ def register(verbs) -> None:
     redact.add_argument("--phone-region", default="US", help="region for phone numbers written without a country "
                         "code, e.g. US, DE, GB (default US)")
     redact.set_defaults(handler="honed.cli.data:run_redact")
+
+    synth = actions.add_parser("synthesize", help="new examples in the style and labels of the training rows "
+                               "(teacher model or --augment), filtered, tagged meta.synthetic")
+    add_config_args(synth, output=False)
+    synth.add_argument("--n", type=int, required=True, help="synthetic rows wanted")
+    synth.add_argument("--teacher", help="`local` (the base model) or an OpenAI-compatible URL "
+                       "(default: data.synthetic.teacher)")
+    synth.add_argument("--augment", action="store_true", help="no teacher: typos, casing and entity swaps of real "
+                       "rows, labels kept")
+    synth.add_argument("--output", "-o", help="JSONL of the kept rows (default: synthetic.jsonl beside honed.yaml)")
+    synth.add_argument("--prepared", help="where the seeds are prepared (default: prepared/ beside honed.yaml)")
+    synth.set_defaults(handler="honed.cli.data:run_synthesize")

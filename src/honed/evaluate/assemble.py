@@ -12,8 +12,10 @@ from honed.evaluate.candidates import prompt_of
 from honed.evaluate.report import objective_status
 
 
-def build_report(cfg: Config, data, test: list[dict], results: dict, training: dict, timings: dict) -> dict:
-    """`training` is TrainResult.figures() (or meta.json's `training` for a run evaluated later)."""
+def build_report(cfg: Config, data, test: list[dict], results: dict, training: dict, timings: dict,
+                 retrieval: dict | None = None, extra: dict | None = None) -> dict:
+    """`training` is TrainResult.figures() (or meta.json's `training` for a run evaluated later); `retrieval` the
+    retrieval quality of the rag candidates; `extra` more top-level sections (e.g. the synthetic-data decision)."""
     from honed.evaluate.efficiency import efficiency_report
 
     report = {
@@ -44,7 +46,54 @@ def build_report(cfg: Config, data, test: list[dict], results: dict, training: d
         inputs = [prompt_of(r)[-1]["content"] for r in test]
         report["judge"] = run_judge(cfg, inputs, next(iter(results.values())).references, results)
     report["objective"] = objective_status(report)
+    if retrieval is not None:
+        report["retrieval"] = retrieval
+    report.update(extra or {})
+    report["verdict"] = verdict_section(cfg, results, list(data.labels))
     return report
+
+
+FINE_TUNED_PREFIXES = ("fine_tuned", "rag_fine_tuned")
+PROMPTING = ("zero_shot", "few_shot", "rag")
+
+
+def verdict_section(cfg: Config, results: dict, labels: list[str]) -> dict:
+    """Which option wins and by how much, in one sentence: the best fine-tuned candidate against the best option
+    without fine-tuning, by a paired test on the same test rows. "Prompting or RAG is enough" unless the fine-tune
+    is better with significance at the report's confidence level."""
+    from honed.evaluate.stats import paired_comparison, statistics
+
+    metric, ev = cfg.objective.metric, cfg.evaluation
+    scores = {n: r.metrics[metric] for n, r in results.items() if metric in r.metrics}
+    tuned = [n for n in scores if n.startswith(FINE_TUNED_PREFIXES)]
+    others = [n for n in scores if n not in tuned]
+    if not tuned or not others:
+        best = max(scores, key=scores.get) if scores else None
+        text = f"{best} scores {metric} {scores[best]:.3f}; there is nothing to compare it with." if best else ""
+        return {"text": text, "winner": best}
+    best_tuned, best_other = max(tuned, key=scores.get), max(others, key=scores.get)
+    stats = {n: statistics(cfg.objective.task, results[n].references, results[n].predictions, labels)
+             for n in (best_tuned, best_other)}
+    test = paired_comparison(stats[best_tuned], stats[best_other], metric, ev.bootstrap_samples, cfg.train.seed,
+                             ev.confidence_level)
+    significant = test["p_value"] < 1 - ev.confidence_level
+    fine_tune_needed = test["delta"] > 0 and significant
+    return {"text": _verdict_text(metric, scores, best_tuned, best_other, test, fine_tune_needed, significant),
+            "winner": best_tuned if fine_tune_needed else best_other, "fine_tune_needed": fine_tune_needed,
+            "best_fine_tuned": best_tuned, "best_without_fine_tuning": best_other, "metric": metric,
+            "delta": test["delta"], "ci": test["ci"], "p_value": test["p_value"], "level": ev.confidence_level}
+
+
+def _verdict_text(metric, scores, tuned, other, test, needed, significant) -> str:
+    figures = (f"{metric} {scores[tuned]:.3f} vs {scores[other]:.3f}, {100 * test['delta']:+.1f} points, "
+               f"CI [{100 * test['ci'][0]:+.1f}, {100 * test['ci'][1]:+.1f}], p = {test['p_value']:.3g}")
+    if needed:
+        return f"Fine-tuning wins: {tuned} beats the best option without it, {other} ({figures})."
+    enough = "prompting or RAG is enough" if other in PROMPTING else f"{other} is enough without fine-tuning"
+    if test["delta"] < 0 and significant:
+        return f"{enough[0].upper()}{enough[1:]}: {other} beats {tuned} ({figures})."
+    return (f"{enough[0].upper()}{enough[1:]}: {tuned} is not significantly better than {other} ({figures}), so "
+            "the fine-tune does not pay for itself on this test set.")
 
 
 def statistics_section(cfg: Config, results: dict, labels: list[str]) -> dict:

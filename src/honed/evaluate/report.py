@@ -156,7 +156,7 @@ def render_html(report: dict) -> str:
     )
 
     level = _level(report)
-    sections = [_summary_html(report), comparisons_html(report),
+    sections = [_verdict_html(report), _summary_html(report), comparisons_html(report),
                 _img(_metric_bars(report), f"primary metric by candidate ({level} bootstrap CI)")]
     if report.get("training", {}).get("train_loss"):
         sections.append(_img(_loss_curve(report["training"]), "training and validation loss"))
@@ -170,6 +170,21 @@ def render_html(report: dict) -> str:
                  judge_html(report), _errors_html(report), notes_html(report)]
     body = "\n".join(s for s in sections if s)
     return html_page(f"honed report: {report.get('project', '')}", body)
+
+
+def _verdict_html(report: dict) -> str:
+    """The first paragraph: which option wins and by how much (report.json `verdict`)."""
+    text = report.get("verdict", {}).get("text")
+    out = f'<p class="verdict"><b>{html.escape(text)}</b></p>' if text else ""
+    retrieval = report.get("retrieval")
+    if retrieval:
+        recall = retrieval.get("recall_at_k")
+        measured = (f"recall@{retrieval.get('k')} of the chunk holding the answer: {recall:.2f} over "
+                    f"{retrieval.get('answerable')} answerable rows" if recall is not None
+                    else html.escape(str(retrieval.get("note", "recall not measured"))))
+        out += (f"<p>Retrieval: {retrieval.get('chunks')} chunks from {retrieval.get('files')} files, "
+                f"{html.escape(str(retrieval.get('encoder')))} + BM25; {measured}.</p>")
+    return out
 
 
 def _summary_html(report: dict) -> str:
@@ -188,11 +203,11 @@ def _summary_html(report: dict) -> str:
     delta_text = f"; fine-tune vs best baseline ({status.get('best_baseline')}): {delta * 100:+.1f} points" if delta is not None else ""
     return (f"<p>Objective: <b>{metric} ≥ {status['target']:.2f}</b> → {verdict} (best candidate "
             f"{html.escape(str(status['best_candidate']))}{delta_text}). Test examples: {report.get('n_test')}; "
-            f"dataset {report.get('dataset_hash', '')}.</p>{_verdict_html(status)}"
+            f"dataset {report.get('dataset_hash', '')}.</p>{_objective_verdict_html(status)}"
             f"<table><tr><th>metric</th>{head}</tr>{rows}</table>")
 
 
-def _verdict_html(status: dict) -> str:
+def _objective_verdict_html(status: dict) -> str:
     text = status.get("verdict")
     return f"<p><b>Verdict:</b> {html.escape(text)}</p>" if text else ""
 

@@ -54,3 +54,17 @@ def evaluate_fine_tuned(cfg: Config, data, test: list[dict], model, tokenizer) -
 
         attach_probes({"fine_tuned": result}, "fine_tuned", model, tokenizer, prompts, references, cfg, data.labels)
     return result
+
+
+def evaluate_rag(name: str, cfg: Config, data, test: list[dict], model, tokenizer, retrieved) -> CandidateResult:
+    """A model answering with the retrieved chunks in its system prompt: `rag` (base model) or `rag_fine_tuned`.
+
+    `retrieved` is a honed.retrieval.corpus.Retrieved for exactly these test rows (runs.retrieval_for)."""
+    from honed.retrieval.corpus import with_context
+
+    prompts = [with_context(prompt_of(r), chunks) for r, chunks in zip(test, retrieved.chunks)]
+    result = evaluate_candidate(name, model, tokenizer, prompts, [reference_of(r) for r in test], cfg, data.labels)
+    result.notes.append(f"{name}: top {cfg.data.retrieval.top_k} chunks of {retrieved.quality.get('chunks')} "
+                        f"(dense {retrieved.quality.get('encoder')} + BM25, reciprocal rank fusion) in the "
+                        "system prompt")
+    return result
