@@ -76,9 +76,11 @@ def main() -> None:
                   learning_rate=1e-4, report_to="none", save_strategy="no", use_cpu=True, disable_tqdm=True,
                   remove_unused_columns=False, logging_steps=1)
     started = time.perf_counter()
-    if args.path == "packed":
-        from honed.train.fast import plain_trainer
+    if args.path == "packed":  # as `honed train` does it on CPU: micro-batches of ≤ TOKENS_PER_FORWARD tokens
+        from honed.train.fast import micro_batch, plain_trainer
 
+        micro = micro_batch(args.rows, [len(r["input_ids"]) for r in rows])
+        common.update(per_device_train_batch_size=micro, gradient_accumulation_steps=args.rows // micro)
         trainer = plain_trainer(cfg, model, TrainingArguments(**common), Dataset.from_list(rows), None, [])
     else:
         from peft import LoraConfig, get_peft_model

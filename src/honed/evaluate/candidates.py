@@ -39,6 +39,7 @@ class CandidateResult:
     efficiency: dict = field(default_factory=dict)  # per-request latency sample (honed.evaluate.efficiency)
     notes: list[str] = field(default_factory=list)
     is_api: bool = False  # answered by a remote OpenAI-compatible endpoint: its hardware and weights are not ours
+    examples_per_second: dict[str, float] = field(default_factory=dict)  # overall and per decoding
 
 
 def prompt_of(record) -> list[dict]:
@@ -110,16 +111,20 @@ def evaluate_candidate(name: str, model, tokenizer, prompts: list[list[dict]], r
     outputs = generate_all(model, tokenizer, prompts, max_new_tokens=ev.max_new_tokens, batch_size=ev.batch_size,
                            description=f"eval {name}")
     greedy_seconds = time.perf_counter() - started
+    rates = {"greedy": len(prompts) / max(greedy_seconds, 1e-9)}
     predictions: dict[str, list[str]] = {}
     if cfg.objective.task == "classification":
         predictions["greedy"] = [parse_label(o, labels) for o in outputs]
         if ev.label_scoring:
+            scoring_started = time.perf_counter()
             predictions["label_scoring"] = score_labels(model, tokenizer, prompts, labels,
-                                                        description=f"eval {name}")
+                                                        description=f"eval {name}", batch_size=ev.batch_size)
+            rates["label_scoring"] = len(prompts) / max(time.perf_counter() - scoring_started, 1e-9)
     else:
         predictions["greedy"] = outputs
     result = score_candidate(name, cfg, references, labels, outputs, predictions)
     result.seconds = time.perf_counter() - started
+    result.examples_per_second = {"overall": len(prompts) / max(result.seconds, 1e-9), **rates}
     result.greedy_seconds = greedy_seconds
     result.latency_ms = 1000 * greedy_seconds / max(len(prompts), 1)
     result.output_tokens = [len(tokenizer(o, add_special_tokens=False)["input_ids"]) for o in outputs]

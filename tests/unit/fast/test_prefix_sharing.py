@@ -58,8 +58,9 @@ def test_shared_prefix_loss_and_gradients_equal_the_padded_reference(prefixes, s
     loss, grads = loss_and_grads(feats, fast.PackedSupervisedCollator(share_prefix=share))
     assert torch.allclose(loss, loss_ref, atol=1e-5), (loss, loss_ref)
     assert grads.keys() == grads_ref.keys()
-    for name in grads:
-        assert torch.allclose(grads[name], grads_ref[name], atol=1e-5), name
+    for name in grads:  # relative: the tiny model's gradients are small
+        error = (grads[name] - grads_ref[name]).norm() / grads_ref[name].norm().clamp(min=1e-12)
+        assert error < 1e-5, (name, float(error))
 
 
 def test_the_prefix_is_computed_once_per_group():
@@ -113,3 +114,26 @@ def test_segment_attention_refuses_inputs_without_segments():
     fast.use_segment_attention(m)
     with pytest.raises(RuntimeError, match="honed_segments"):
         m(input_ids=torch.tensor([[5, 6, 7]]))
+
+
+def test_micro_batch_fits_the_token_budget():
+    assert fast.micro_batch(8, [110] * 20, budget=1024) == 8
+    assert fast.micro_batch(8, [300] * 20, budget=1024) == 2  # 3 does not divide 8
+    assert fast.micro_batch(6, [300] * 20, budget=1024) == 3
+    assert fast.micro_batch(8, [5000] * 3, budget=1024) == 1
+
+
+def test_micro_batches_with_accumulation_give_the_full_batch_gradient():
+    """What Trainer does with gradient accumulation: each micro-batch's loss over the whole batch's token count."""
+    feats = rows(seed=4, n=4)
+    full = model()
+    fast.use_segment_attention(full)
+    full(**fast.PackedSupervisedCollator()(feats)).loss.backward()
+    split = model()
+    fast.use_segment_attention(split)
+    batches = [fast.PackedSupervisedCollator()(feats[:2]), fast.PackedSupervisedCollator()(feats[2:])]
+    total = sum(int(b["labels"].numel()) for b in batches)
+    for batch in batches:
+        split(**batch, num_items_in_batch=torch.tensor(total)).loss.backward()
+    for (name, a), (_, b) in zip(full.named_parameters(), split.named_parameters()):
+        assert torch.allclose(a.grad, b.grad, rtol=1e-4, atol=1e-7), name
