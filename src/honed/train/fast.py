@@ -25,13 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from honed.core.chat import IGNORE_INDEX as IGNORE
+from honed.models.memory import TOKENS_PER_FORWARD, micro_batch  # noqa: F401 — the planner agrees with it
 
 ATTENTION = "honed_segments"
 MIN_SHARED_PREFIX = 8  # tokens; a shorter common prefix is not worth a segment of its own
-# Tokens per forward pass. Activations kept for backward grow with the tokens of a forward (~2.3 MB per token
-# for the 135M model in float32), and on a CPU a row of ~1,000 tokens already keeps the matmuls efficient, so
-# longer batches are split into micro-batches with gradient accumulation: the same loss and update, bounded memory.
-TOKENS_PER_FORWARD = 1024
 
 
 def next_token_targets(input_ids: list[int], mask: list[int]) -> list[int]:
@@ -47,12 +44,6 @@ class Segment:
     end: int
     context_start: int = 0
     context_end: int = 0
-
-
-def micro_batch(batch_size: int, lengths: list[int], budget: int = TOKENS_PER_FORWARD) -> int:
-    """The largest divisor of `batch_size` whose rows, at the 90th-percentile row length, fit `budget` tokens."""
-    typical = sorted(lengths)[int(0.9 * (len(lengths) - 1))] if lengths else 0
-    return next(m for m in range(batch_size, 0, -1) if batch_size % m == 0 and (m * typical <= budget or m == 1))
 
 
 def shareable_prefix(rows: list[tuple[list[int], list[int]]]) -> int:

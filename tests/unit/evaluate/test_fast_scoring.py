@@ -153,3 +153,28 @@ def test_the_device_audit_catches_a_stray_tensor(tiny):
     with DeviceAudit(torch.device("meta")) as audit:
         perplexity.text_nll(model, tokenizer, "hello world")
     assert audit.strays and all(s.endswith("on cpu") for s in audit.strays)
+
+
+def test_greedy_decoding_stops_when_every_sequence_has_ended(tiny, monkeypatch):
+    """Once every row has produced the end-of-turn token, no further decoding step runs."""
+    model, tokenizer = tiny
+    stop = generate._stop_ids(tokenizer)[-1]
+    calls = []
+
+    def always_stop(module, inputs, output):
+        calls.append(1)
+        output = output.clone()
+        output[..., stop] = 1e4
+        return output
+
+    handle = model.lm_head.register_forward_hook(always_stop)
+    try:
+        for threshold in (generate.MIN_SHARED_PREFIX, 10**9):  # prefix-cached and plain batched decoding
+            monkeypatch.setattr(generate, "MIN_SHARED_PREFIX", threshold)
+            calls.clear()
+            answers = generate.generate_all(model, tokenizer, conversations(), max_new_tokens=20, batch_size=4,
+                                            description="t")
+            assert answers == [""] * len(TEXTS)
+            assert len(calls) <= 2  # (the prefix pass and) the one step that produced the end token
+    finally:
+        handle.remove()
