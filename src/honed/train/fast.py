@@ -3,8 +3,8 @@
 A batch of rendered conversations becomes one row. Attention runs segment by segment (`segment_attention`,
 registered with transformers as the "honed_segments" attention implementation): each sequence attends to itself
 causally, so no token sees another sequence, no compute goes to padding, and memory stays linear in the row
-length (one dense mask over a whole packed row made SDPA keep a rows² score matrix per layer: ~6 GB on
-8 × 300-token rows of a 135M model; benchmarks/RESULTS.md).
+length (transformers' packed-sequence path builds one dense mask over the whole row and runs SDPA over all of
+it, quadratic in the row's length).
 
 Prefix sharing (exact): rows of a batch that start with the same tokens (the system instruction, few-shot
 demonstrations) carry that prefix once. The prefix is a segment of its own; each row's remainder is a segment
@@ -12,6 +12,9 @@ that attends to the whole prefix and causally to itself, with positions continui
 row's tokens therefore see exactly what they would see unshared, and the prefix's activations get gradients from
 every row. A prefix never covers a supervised position, so the loss terms are the same set. With LoRA the
 prefix's activations depend on the adapter, so it is recomputed every step (once per packed row), never cached.
+
+Batches of long rows run as micro-batches of at most TOKENS_PER_FORWARD tokens with gradient accumulation
+(`micro_batch`, chosen in sft.py), which bounds activation memory without changing the update.
 
 Only positions whose *next* token is supervised need logits. The collator passes their indices as
 `logits_to_keep` (the model applies its LM head to those rows only) and their targets as `shift_labels` (the
