@@ -181,8 +181,21 @@ def main() -> None:
         print(f"{r['system']:<12} {r['real_tokens_per_s']:>10.0f} {r['speedup']:>8.2f}x {r['median_step_s']:>8.2f} "
               f"{r['step1_rel_loss_diff'] * 100:>12.2f}% {r['mean_loss']:>10.3f} "
               + (f"{r['mfu'] * 100:>5.1f}%" if r["mfu"] is not None else "     -"))
+    import resource
+
+    from honed.core.config import validate_config
+    from honed.models.memory import base_for_reference, estimate_cpu
+
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    cfg = validate_config({"model": {"base": args.model}, "method": {"r": 16, "alpha": 32, "dropout": 0.0},
+                           "train": {"batch_size": args.batch}})
+    planned = estimate_cpu(base_for_reference(args.model), cfg,
+                           mean_tokens=statistics.mean(len(r["input_ids"]) for r in rows), packed=False)
+    print(f"process peak RSS {peak_rss:.2f} GB (the largest system, padded hf_peft); honed plan CPU estimate for "
+          f"the padded path on these rows: {planned['peak_gb']:.2f} GB")
     if args.json:
-        args.json.write_text(json.dumps({"peaks_gflops": peaks, "params": params, "load_average_start": load_start,
+        args.json.write_text(json.dumps({"peak_rss_gb": peak_rss, "planned_padded_gb": planned["peak_gb"],
+                                         "peaks_gflops": peaks, "params": params, "load_average_start": load_start,
                                          "load_average_end": os.getloadavg()[0], "systems": results}, indent=2))
 
 
