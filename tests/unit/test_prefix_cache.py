@@ -32,18 +32,8 @@ def test_prefix_cached_greedy_equals_batched(monkeypatch):
 def test_prefix_cached_label_scores_equal_plain(monkeypatch):
     model, tokenizer = load_model("tiny-random", seed=5)
     labels = ["billing", "shipping", "login"]
-    scores = {}
-    original = generate._label_log_likelihoods
-
-    def spy(model_, ids, padded, valid, prefix):
-        out = original(model_, ids, padded, valid, prefix)
-        scores.setdefault(prefix is not None, []).append(out)
-        return out
-
-    monkeypatch.setattr(generate, "_label_log_likelihoods", spy)
-    generate.score_labels(model, tokenizer, conversations(), labels, description="t")
+    cached = generate.label_scores(model, tokenizer, conversations(), labels)
     monkeypatch.setattr(generate, "MIN_SHARED_PREFIX", 10**9)
-    generate.score_labels(model, tokenizer, conversations(), labels, description="t")
-    assert len(scores[True]) == len(scores[False]) == 3
-    for with_prefix, without in zip(scores[True], scores[False]):
-        assert torch.allclose(with_prefix, without, atol=1e-4)
+    plain = generate.label_scores(model, tokenizer, conversations(), labels)
+    assert cached.shape == (3, 3)
+    assert torch.allclose(cached, plain, atol=1e-4)

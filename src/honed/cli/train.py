@@ -123,6 +123,10 @@ def run_plan(args) -> int:
         print(json.dumps(plan, indent=2))
     else:
         console.print(plan_table(plan))
+        if "cpu" in plan:
+            cpu = plan["cpu"]
+            print(f"CPU ({cpu['method']}, float32, honed's fast path): ~{cpu['peak_gb']:.1f} GB peak resident with "
+                  f"rows at model.max_length ({cpu['tokens_per_forward']} tokens per forward); shorter rows need less.")
         print(plan["recommendation"])
     return 0
 

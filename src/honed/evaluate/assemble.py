@@ -24,6 +24,8 @@ def build_report(cfg: Config, data, test: list[dict], results: dict, training: d
         "candidates": {name: _numbers(r.metrics) for name, r in results.items()},
         "details": {name: {"decoding": r.decoding, "api": r.is_api, "kind": r.kind,
                            "latency_ms_per_example": r.latency_ms, "seconds": r.seconds,
+                           "examples_per_second": r.examples_per_second.get("overall"),
+                           "examples_per_second_by_decoding": r.examples_per_second,
                            "confusion": r.per_decoding[r.decoding].get("confusion"),
                            "per_class": r.per_decoding[r.decoding].get("per_class"),
                            "by_decoding": {d: _numbers(m) for d, m in r.per_decoding.items()}}

@@ -110,48 +110,130 @@ def generate_all(model, tokenizer, conversations: list[list[dict]], *, max_new_t
 
 
 def score_labels(model, tokenizer, conversations: list[list[dict]], labels: list[str], *,
-                 description: str) -> list[str]:
+                 description: str, batch_size: int = 8) -> list[str]:
     """For each conversation, the label with the highest total log-likelihood as the assistant's answer."""
+    scores = label_scores(model, tokenizer, conversations, labels, description=description, batch_size=batch_size)
+    return [labels[int(i)] for i in scores.argmax(-1).tolist()]
+
+
+def label_scores(model, tokenizer, conversations: list[list[dict]], labels: list[str], *, description: str = "",
+                 batch_size: int = 8):
+    """log P(label + end of turn | prompt) for every conversation × label, a [conversations, labels] tensor.
+
+    One forward per batch of examples: after the cached shared prefix, each example's own tokens are followed by
+    a trie of the label tokens (labels sharing a first token share its node), all packed in one row; a tree mask
+    lets each token see the prefix, its example's prompt and its own trie ancestors only, and positions continue
+    along each path, so every score equals scoring the label alone after the prompt."""
     import torch
 
     model.eval()
-    label_ids = [tokenizer(label, add_special_tokens=False)["input_ids"] for label in labels]
     end_ids = tokenizer(_end_of_turn(tokenizer), add_special_tokens=False)["input_ids"]
-    label_ids = [ids + end_ids for ids in label_ids]  # "billing" must not win over "billing_disputes"
-    width = max(len(ids) for ids in label_ids)
-    pad = tokenizer.pad_token_id
-    padded = torch.tensor([ids + [pad] * (width - len(ids)) for ids in label_ids])
-    valid = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in label_ids])
+    # The end of turn is scored too: "billing" must not win over "billing_disputes".
+    trie = LabelTrie([tokenizer(label, add_special_tokens=False)["input_ids"] + end_ids for label in labels])
     token_lists = [tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"]
                    for c in conversations]
-    prefix_ids = shared_prefix(token_lists)
-    prefix = PrefixCache(model, prefix_ids) if len(prefix_ids) >= MIN_SHARED_PREFIX else None
-    best: list[str] = []
+    prefix = _prefix_cache_for(model, token_lists)
+    out = torch.empty(len(token_lists), len(labels), dtype=torch.float32, device=model.device)
     with make_progress() as progress, torch.inference_mode():
-        task = progress.add_task(description, total=len(conversations), info="label scoring")
-        for ids in token_lists:
-            scores = _label_log_likelihoods(model, ids, padded, valid, prefix)
-            best.append(labels[int(scores.argmax())])
-            progress.advance(task)
-    return best
+        task = progress.add_task(description, total=len(token_lists), info=f"label scoring, {trie.size} trie tokens")
+        for start in range(0, len(token_lists), batch_size):
+            chunk = token_lists[start:start + batch_size]
+            out[start:start + len(chunk)] = _score_chunk(model, prefix, chunk, trie)
+            progress.advance(task, len(chunk))
+    return out
 
 
-def _label_log_likelihoods(model, ids: list[int], padded, valid, prefix: PrefixCache | None):
-    """Sum of log-probs of each label's tokens after the prompt `ids` (one prompt pass, cache shared by labels)."""
+class LabelTrie:
+    """Label token sequences as a trie: node i holds `tokens[i]`, its parent is `parents[i]` (-1 = a root).
+    `paths[label]` lists the label's nodes from the root, so its j-th token is predicted at node j-1's position
+    (the first at the prompt's last position)."""
+
+    def __init__(self, sequences: list[list[int]]):
+        self.tokens: list[int] = []
+        self.parents: list[int] = []
+        children: dict[tuple[int, int], int] = {}
+        self.paths: list[list[int]] = []
+        for seq in sequences:
+            node, path = -1, []
+            for token in seq:
+                if (node, token) not in children:
+                    children[(node, token)] = len(self.tokens)
+                    self.tokens.append(token)
+                    self.parents.append(node)
+                node = children[(node, token)]
+                path.append(node)
+            self.paths.append(path)
+        self.size = len(self.tokens)
+        self.depth = max((len(p) for p in self.paths), default=0)
+
+
+def _prefix_cache_for(model, token_lists: list[list[int]]) -> "PrefixCache | None":
+    prefix_ids = shared_prefix(token_lists)
+    return PrefixCache(model, prefix_ids) if len(prefix_ids) >= MIN_SHARED_PREFIX else None
+
+
+def _score_chunk(model, prefix: "PrefixCache | None", chunk: list[list[int]], trie: LabelTrie):
+    """Label log-likelihoods of a few prompts in one forward (see `label_scores`)."""
     import torch
 
-    n = padded.shape[0]
-    if prefix is not None:
-        out = model(input_ids=torch.tensor([ids[len(prefix.ids):]]), past_key_values=prefix.fresh(), use_cache=True)
-    else:
-        out = model(input_ids=torch.tensor([ids]), use_cache=True)
-    cache = out.past_key_values
-    cache.batch_repeat_interleave(n)
-    first = torch.log_softmax(out.logits[0, -1].float(), -1)[padded[:, 0]]
-    attention = torch.ones(n, len(ids) + padded.shape[1], dtype=torch.long)
-    rest = model(input_ids=padded, past_key_values=cache, attention_mask=attention).logits.float()
-    logp = torch.log_softmax(rest[:, :-1], -1).gather(-1, padded[:, 1:, None]).squeeze(-1)
-    return first + (logp * valid[:, 1:]).sum(-1)
+    skip = len(prefix.ids) if prefix is not None else 0
+    blocks, wanted, offset = [], [], 0
+    for ids in chunk:
+        own = ids[skip:]
+        chain = list(range(-1, len(own) - 1))  # each prompt token's parent is the token before it
+        blocks.append((own + trie.tokens, chain + [p + len(own) if p >= 0 else len(own) - 1 for p in trie.parents]))
+        # Where each label token is predicted: the prompt's last token, then the label's own nodes.
+        wanted.append([[offset + len(own) - 1] + [offset + len(own) + node for node in path[:-1]]
+                       for path in trie.paths])
+        offset += len(blocks[-1][0])
+    keep = sorted({i for per_example in wanted for at in per_example for i in at})
+    row_of = {position: row for row, position in enumerate(keep)}
+    log_probs = tree_forward_log_probs(model, prefix, blocks, keep)
+    rows = torch.tensor([[row_of[i] for i in at] + [-1] * (trie.depth - len(at))
+                         for per_example in wanted for at in per_example], device=model.device)
+    targets = torch.tensor([[trie.tokens[n] for n in path] + [0] * (trie.depth - len(path)) for path in trie.paths],
+                           device=model.device).repeat(len(chunk), 1)
+    valid = rows >= 0
+    picked = log_probs[rows.clamp(min=0), targets] * valid
+    return picked.sum(-1).view(len(chunk), len(trie.paths))
+
+
+def tree_forward_log_probs(model, prefix: "PrefixCache | None", blocks: list[tuple[list[int], list[int]]],
+                           keep: list[int]):
+    """Next-token log-probabilities (float32, [len(keep), vocab]) at the packed positions `keep` of token trees
+    after an optional cached prefix (the LM head runs at those positions only).
+
+    Each block is (tokens, parents) with parents indexing the block (-1: attached to the prefix only). A token
+    attends to the whole prefix and to its ancestors in its own block; its position is its depth after the
+    prefix. The prefix cache is cropped back afterwards, so it can be reused."""
+    import torch
+
+    device = model.device
+    skip = len(prefix.ids) if prefix is not None else 0
+    ids, positions, spans = [], [], []
+    for tokens, parents in blocks:
+        depth: list[int] = []
+        for p in parents:
+            depth.append(0 if p < 0 else depth[p] + 1)
+        spans.append((len(ids), parents))
+        ids += tokens
+        positions += [skip + d for d in depth]
+    n = len(ids)
+    mask = torch.zeros(n, skip + n, dtype=torch.bool, device=device)
+    mask[:, :skip] = True
+    for begin, parents in spans:
+        for i, p in enumerate(parents):
+            row = begin + i
+            if p >= 0:
+                mask[row, skip:] = mask[begin + p, skip:]
+            mask[row, skip + row] = True
+    cache = prefix.cache if prefix is not None else None
+    out = model(input_ids=torch.tensor([ids], device=device), position_ids=torch.tensor([positions], device=device),
+                attention_mask=mask[None, None], past_key_values=cache, use_cache=cache is not None,
+                logits_to_keep=torch.tensor(keep, device=device))
+    if cache is not None:
+        cache.crop(-n)
+    return torch.log_softmax(out.logits[0].float(), -1)
 
 
 def _end_of_turn(tokenizer) -> str:

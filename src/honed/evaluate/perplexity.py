@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from honed.core.chat import IGNORE_INDEX, render_chat, render_prompt
+from honed.core.chat import render_chat, render_prompt
 
 
 def answer_perplexity(model, tokenizer, conversations: list[list[dict]], answers: list[str],
@@ -31,35 +31,57 @@ def text_nll(model, tokenizer, text: str, max_length: int = 512) -> tuple[float,
 
 
 def _perplexity(model, tokenizer, pairs: list[tuple[str, str]], batch_size: int, max_length: int) -> float | None:
+    rows = [_tokenized(tokenizer, pair, max_length) for pair in pairs]
+    prefix = _prefix_cache_for(model, [p for p, _ in rows if p]) if len(rows) > 1 else None
     total, count = 0.0, 0
-    for start in range(0, len(pairs), batch_size):
-        nll, n = _batch_nll(model, tokenizer, pairs[start:start + batch_size], max_length)
+    for start in range(0, len(rows), batch_size):
+        nll, n = _rows_nll(model, rows[start:start + batch_size], prefix)
         total, count = total + nll, count + n
     return math.exp(total / count) if count else None
 
 
+def _tokenized(tokenizer, pair: tuple[str, str], max_length: int) -> tuple[list[int], list[int]]:
+    """(prompt ids, continuation ids) with prompt + continuation cut to `max_length` tokens."""
+    prompt, continuation = pair
+    p = tokenizer(prompt, add_special_tokens=False)["input_ids"] if prompt else []
+    c = tokenizer(continuation, add_special_tokens=False)["input_ids"]
+    p = p[:max_length]
+    return p, c[:max_length - len(p)]
+
+
+def _prefix_cache_for(model, prompts: list[list[int]]):
+    """The shared-prefix KV cache of the prompts (every prompt keeps at least one token of its own), or None."""
+    from honed.evaluate.generate import _prefix_cache_for as cache_for
+
+    return cache_for(model, prompts) if prompts else None
+
+
 def _batch_nll(model, tokenizer, pairs: list[tuple[str, str]], max_length: int) -> tuple[float, int]:
-    """Summed NLL of the continuation tokens (right padding; prompt tokens are context only)."""
+    return _rows_nll(model, [_tokenized(tokenizer, pair, max_length) for pair in pairs], None)
+
+
+def _rows_nll(model, rows: list[tuple[list[int], list[int]]], prefix) -> tuple[float, int]:
+    """Summed NLL of the continuation tokens; the rows run packed in one forward after the cached prefix (each
+    row sees the prefix and itself only), prompt tokens being context only."""
     import torch
 
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    rows, targets = [], []
-    for prompt, continuation in pairs:
-        p = tokenizer(prompt, add_special_tokens=False)["input_ids"] if prompt else []
-        c = tokenizer(continuation, add_special_tokens=False)["input_ids"]
-        ids = (p + c)[:max_length]
-        rows.append(ids)
-        targets.append([IGNORE_INDEX] * min(len(p), len(ids)) + ids[len(p):])
-    width = max(len(r) for r in rows)
-    if width < 2:
+    from honed.evaluate.generate import tree_forward_log_probs
+
+    skip = len(prefix.ids) if prefix is not None else 0
+    blocks, keep, targets, offset = [], [], [], 0
+    for p, c in rows:
+        own = (p + c)[skip:]  # the prefix is shared by every prompt and shorter than each
+        first = len(p) - skip  # index in `own` of the first continuation token
+        for i in range(max(first, 1), len(own)):
+            keep.append(offset + i - 1)
+            targets.append(own[i])
+        blocks.append((own, list(range(-1, len(own) - 1))))
+        offset += len(own)
+    if not keep:
         return 0.0, 0
-    input_ids = torch.tensor([r + [pad] * (width - len(r)) for r in rows], device=model.device)
-    labels = torch.tensor([t + [IGNORE_INDEX] * (width - len(t)) for t in targets], device=model.device)
-    attention = torch.tensor([[1] * len(r) + [0] * (width - len(r)) for r in rows], device=model.device)
     model.eval()
     with torch.inference_mode():
-        logits = model(input_ids=input_ids, attention_mask=attention).logits.float()
-    shift_logits, shift_labels = logits[:, :-1], labels[:, 1:]
-    loss = torch.nn.functional.cross_entropy(shift_logits.reshape(-1, shift_logits.shape[-1]),
-                                             shift_labels.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum")
-    return float(loss), int((shift_labels != IGNORE_INDEX).sum())
+        log_probs = tree_forward_log_probs(model, prefix, blocks, keep)
+        picked = log_probs[torch.arange(len(keep), device=log_probs.device),
+                           torch.tensor(targets, device=log_probs.device)]
+    return float(-picked.sum()), len(keep)

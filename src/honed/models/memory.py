@@ -14,6 +14,13 @@ The estimate is a sum of parts, each a closed formula (see docs/training.md for 
 - a fixed 1 GB for the CUDA context and kernels' workspace.
 
 It has NOT yet been checked against measured peaks on a GPU (see docs/training.md); treat it as ±25 %.
+
+CPU runs (`estimate_cpu`) are calibrated on measured peak resident memory (benchmarks/cpu_memory.py): the
+process itself (Python, torch, transformers: ~0.5 GB), float32 weights and adapter state as above, and the
+activations of one forward on the CPU fast path — packed rows of at most honed.train.fast.TOKENS_PER_FORWARD
+tokens (micro-batches), float32 activations (the formula above × CPU_ACTIVATION_FACTOR, which also covers the
+allocator's retained memory), logits only at supervised positions. Padded rows with full logits (TRL's path)
+add tokens × vocabulary × CPU_LOGIT_BYTES.
 """
 from __future__ import annotations
 
@@ -24,6 +31,9 @@ from honed.models.catalog import BaseModel, base_from_hf_config, find_base
 GB = 1024**3
 QLORA_BITS = 4 + 0.127  # NF4 + double-quantised absmax (8-bit per 64 weights, fp32 per 256 blocks)
 CUDA_OVERHEAD_GB = 1.0
+CPU_RUNTIME_GB = 0.5  # python + torch + transformers + peft + datasets imported (measured 0.46 GB)
+CPU_ACTIVATION_FACTOR = 4.2  # measured peak RSS per token-layer over the formula above, float32 CPU path
+CPU_LOGIT_BYTES = 16  # float32 logits, log-softmax, its gradient and a transient copy
 COMMON_GPUS_GB = (16, 24, 40, 48, 80, 141)
 METHODS = ("full", "lora", "qlora")
 
@@ -144,7 +154,10 @@ def plan_for_config(cfg, gpu_memory_gb: float | None = None) -> dict:
                      weight_bytes=4 if cfg.model.dtype in ("auto", "float32") else 2, lora_r=cfg.method.r,
                      lora_targets=targets if targets == "all-linear" else tuple(targets),
                      lora_dropout=cfg.method.dropout)
-    return plan_memory(model, plan, gpu_memory_gb)
+    result = plan_memory(model, plan, gpu_memory_gb)
+    if cfg.method.kind != "qlora":  # QLoRA needs CUDA
+        result["cpu"] = estimate_cpu(model, cfg)
+    return result
 
 
 def plan_table(plan: dict):
@@ -163,3 +176,40 @@ def plan_table(plan: dict):
                       f"{parts['trainable_state']:.2f}", f"{parts['activations']:.2f}", f"{parts['logits']:.2f}",
                       f"{row['peak_gb']:.1f}" + ("" if fits else " ✗"))
     return table
+
+
+# Tokens per forward pass on the CPU fast path. Activations kept for backward grow with the tokens of a forward
+# (~2 MB per token for a 135M model in float32), and on a CPU a row of ~1,000 tokens already keeps the matmuls
+# efficient, so longer batches run as micro-batches with gradient accumulation: the same update, bounded memory.
+TOKENS_PER_FORWARD = 1024
+
+
+def micro_batch(batch_size: int, lengths: list[float], budget: int = TOKENS_PER_FORWARD) -> int:
+    """The largest divisor of `batch_size` whose rows, at the 90th-percentile row length, fit `budget` tokens."""
+    typical = sorted(lengths)[int(0.9 * (len(lengths) - 1))] if lengths else 0
+    return next(m for m in range(batch_size, 0, -1) if batch_size % m == 0 and (m * typical <= budget or m == 1))
+
+
+def estimate_cpu(model: BaseModel, cfg, mean_tokens: float | None = None, packed: bool | None = None) -> dict:
+    """Peak resident memory of a CPU run of `cfg` in GB, with its parts (see the module docstring).
+
+    `mean_tokens` is the mean rendered row length (default: `model.max_length`, the worst case); `packed`
+    whether honed's CPU fast path runs (default: `train.packing`)."""
+    length = mean_tokens or cfg.model.max_length
+    packed = cfg.train.packing if packed is None else packed
+    batch = cfg.train.batch_size
+    tokens = (micro_batch(batch, [length]) if packed else batch) * length
+    full = cfg.method.kind == "full"
+    weight_bytes = 4 if cfg.model.dtype in ("auto", "float32") else 2
+    plan = PlanInput(seq_len=int(tokens), batch_size=1, gradient_checkpointing=cfg.train.gradient_checkpointing,
+                     weight_bytes=weight_bytes, lora_r=cfg.method.r, lora_dropout=cfg.method.dropout,
+                     lora_targets=cfg.method.target_modules if cfg.method.target_modules == "all-linear"
+                     else tuple(cfg.method.target_modules))
+    total = model.count_parameters()
+    trainable = total if full else lora_parameters(model, plan.lora_r, plan.lora_targets)
+    parts = {"runtime": CPU_RUNTIME_GB * GB, "weights": total * weight_bytes,
+             "trainable_state": trainable * (weight_bytes * 3 if full else 16),
+             "activations": activation_bytes(model, plan, lora=not full) * CPU_ACTIVATION_FACTOR,
+             "logits": 0 if packed else tokens * model.vocab * CPU_LOGIT_BYTES}
+    return {"method": cfg.method.kind, "tokens_per_forward": int(tokens), "packed": packed,
+            "peak_gb": round(sum(parts.values()) / GB, 2), "parts_gb": {k: round(v / GB, 3) for k, v in parts.items()}}

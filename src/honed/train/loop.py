@@ -218,6 +218,15 @@ def checkpoint_problem(checkpoint: Path) -> str | None:
     return None
 
 
+def real_tokens_seen(trainer) -> float:
+    """Input tokens trained on; a collator that shares prefixes runs fewer than the rows hold, so its counts
+    (`real_tokens` / `computed_tokens`, honed.train.fast) scale the trainer's count back to real tokens."""
+    seen = trainer.state.num_input_tokens_seen
+    collator = trainer.data_collator
+    computed = getattr(collator, "computed_tokens", 0)
+    return seen * collator.real_tokens / computed if computed else seen
+
+
 def run_trainer(trainer, cfg: Config, run: RunDir, tokenizer, objective: str, *, skipped: int = 0,
                 resume_from: Path | None = None) -> TrainResult:
     """Train (or continue from a checkpoint), save the model in `run/adapter`, describe what happened."""
@@ -247,7 +256,7 @@ def run_trainer(trainer, cfg: Config, run: RunDir, tokenizer, objective: str, *,
         train_loss=[(h["step"], h["loss"]) for h in history if "loss" in h],
         eval_loss=[(h["step"], h["eval_loss"]) for h in history if "eval_loss" in h],
         trainable_params=trainable, total_params=total,
-        tokens_per_second=state.num_input_tokens_seen / max(seconds, 1e-9), seconds=seconds,
+        tokens_per_second=real_tokens_seen(trainer) / max(seconds, 1e-9), seconds=seconds,
         skipped_too_long=skipped, objective=objective, early_stopped=early,
         best_checkpoint=state.best_model_checkpoint, overfitting=watch.report if watch else None,
     )

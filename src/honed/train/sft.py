@@ -92,11 +92,15 @@ def train_sft(cfg: Config, model, tokenizer, train_records: list[dict], eval_rec
     if packing and not torch.cuda.is_available():  # CPU fast path (see honed.train.fast)
         from transformers import TrainingArguments
 
-        from honed.train.fast import plain_trainer
+        from honed.train.fast import micro_batch, plain_trainer
 
+        # Long rows are split into micro-batches with gradient accumulation (same update, bounded memory).
+        micro = micro_batch(cfg.train.batch_size, [len(r["input_ids"]) for r in train_rows])
         # Packed rows hold no padding, so counting every input token is exact.
         args = trainer_arguments(TrainingArguments, cfg, run.path / "checkpoints", has_eval,
-                                 remove_unused_columns=False, include_num_input_tokens_seen="all")
+                                 remove_unused_columns=False, include_num_input_tokens_seen="all",
+                                 per_device_train_batch_size=micro, per_device_eval_batch_size=micro,
+                                 gradient_accumulation_steps=cfg.train.grad_accum * (cfg.train.batch_size // micro))
         trainer = plain_trainer(cfg, model, args, train_set, eval_set, callbacks)
     else:
         args = trainer_arguments(SFTConfig, cfg, run.path / "checkpoints", has_eval, max_length=None,

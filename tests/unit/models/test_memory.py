@@ -62,3 +62,20 @@ def test_plan_for_a_honed_config_reads_its_settings():
     assert plan["model"] == "llama-3.1-8b" and plan["methods"][1]["peak_gb"] == pytest.approx(19.91, abs=0.01)
     tiny = plan_for_config(validate_config({"model": {"base": "tiny-random"}}))
     assert tiny["params"] == 3_219_776  # the tiny-random Llama's own count
+
+
+def test_cpu_estimate_caps_tokens_per_forward_and_drops_logits_when_packed():
+    from honed.core.config import validate_config
+    from honed.models.memory import TOKENS_PER_FORWARD, estimate_cpu, find_base
+
+    base = find_base("smollm2-135m")
+    cfg = validate_config({"model": {"base": "smollm2-135m-instruct", "max_length": 512},
+                           "train": {"batch_size": 8}})
+    packed = estimate_cpu(base, cfg, mean_tokens=300)
+    padded = estimate_cpu(base, cfg, mean_tokens=300, packed=False)
+    assert packed["tokens_per_forward"] == 600 <= TOKENS_PER_FORWARD  # 2 rows of 300 (3 does not divide 8)
+    assert padded["tokens_per_forward"] == 2400
+    assert packed["parts_gb"]["logits"] == 0 < padded["parts_gb"]["logits"]
+    assert abs(packed["peak_gb"] - sum(packed["parts_gb"].values())) < 0.01
+    assert packed["peak_gb"] < padded["peak_gb"]
+    assert estimate_cpu(base, cfg)["tokens_per_forward"] == 1024  # rows at max_length 512: 2 per forward
