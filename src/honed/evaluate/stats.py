@@ -12,6 +12,7 @@ and every interval is computed on exactly the metric reported, not a per-example
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -217,3 +218,16 @@ def chrf_statistics(references: list[str], predictions: list[str], order: int = 
         return (1 + factor) * p * r / (factor * p + r) if p + r else 0.0
 
     return np.array(rows, dtype=np.float64).reshape(len(references), 3 * order), score
+
+
+Z95 = 1.959963984540054  # the two-sided 95% normal quantile
+
+
+def wilson_interval(successes: float, total: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion; `successes` may be fractional (ties counted as halves)."""
+    if total == 0:
+        return 0.0, 1.0
+    p = successes / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return max(0.0, centre - half), min(1.0, centre + half)

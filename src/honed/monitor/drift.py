@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from honed.core.config import Monitor
+from honed.evaluate.stats import wilson_interval
 from honed.monitor import stats
 from honed.monitor.traffic import Exchange
 
@@ -91,7 +92,7 @@ def quality_checks(current: list[Exchange], options: DriftOptions) -> list[dict]
     rated = [e for e in current if e.rating is not None]
     if rated:
         down = sum(e.rating <= 0 for e in rated)
-        low, high = stats.wilson(down, len(rated))
+        low, high = wilson_interval(down, len(rated))
         checks.append(check("thumbs_down_rate", down / len(rated), m.max_thumbs_down_rate,
                             low > m.max_thumbs_down_rate, interval=[_round(low), _round(high)], rated=len(rated)))
     latencies = [e.latency_ms for e in current if e.latency_ms is not None]

@@ -8,7 +8,6 @@
 """
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 
@@ -86,11 +85,3 @@ def chi_square(reference: list[str], current: list[str]) -> float:
     return float(chi2_contingency(table)[1])
 
 
-def wilson(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval of a proportion (95% by default)."""
-    if total == 0:
-        return 0.0, 1.0
-    p = successes / total
-    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return max(0.0, centre - half), min(1.0, centre + half)

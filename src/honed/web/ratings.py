@@ -9,17 +9,7 @@ import math
 import random
 from collections import defaultdict
 
-Z95 = 1.959963984540054
-
-
-def wilson_interval(wins: float, n: int, z: float = Z95) -> tuple[float, float]:
-    """The Wilson score interval of a proportion; `wins` may be fractional (ties as halves)."""
-    if n == 0:
-        return 0.0, 1.0
-    p = wins / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+from honed.evaluate.stats import Z95, wilson_interval  # noqa: F401  (re-exported for the pages)
 
 
 def outcomes(votes: list[dict]) -> list[tuple[str, str, float]]:
