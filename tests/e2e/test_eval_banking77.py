@@ -49,7 +49,7 @@ evaluation: {few_shot_k: 2, max_new_tokens: 4, batch_size: 8, bootstrap_samples:
     for name, values in report["candidates"].items():
         lo, hi = report["confidence_intervals"][name]["f1_macro"]
         assert 0 <= lo <= hi <= 1 and 0 <= values["f1_macro"] <= 1
-        assert report["details"][name]["decoding"] in ("greedy", "label_scoring")
+        assert report["details"][name]["decoding"] in ("greedy", "label_scoring", "tfidf_svm")  # tfidf_svm: classical
     for baseline in ("zero_shot", "few_shot"):
         comparison = report["comparisons"][f"fine_tuned_vs_{baseline}"]["f1_macro"]
         assert 0 < comparison["p_value"] <= 1 and comparison["ci"][0] <= comparison["ci"][1]
