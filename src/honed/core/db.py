@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from contextlib import contextmanager
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
@@ -128,8 +129,24 @@ def connect(target, timeout: float):
     db = sqlite3.connect(target, timeout=timeout)
     db.row_factory = sqlite3.Row
     db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-    db.execute("PRAGMA journal_mode=WAL")
+    _use_wal(db, timeout)
     return db
+
+
+def _use_wal(db: sqlite3.Connection, timeout: float) -> None:
+    """Switch to WAL once. The switch needs the database to itself and SQLite does not wait for it (the busy
+    timeout does not apply), so a fresh store opened by several processes at once retries until the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def lock_for_write(db, table: str) -> None:
