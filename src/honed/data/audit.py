@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from honed.core.html import html_page
+from honed.core.html import figure_html, html_page
 from honed.core.io import atomic_write_text
 from honed.core.records import class_label
 from honed.data.formats import input_text, output_text
@@ -137,7 +137,7 @@ def write_audit(out_dir: Path, audit: dict, lengths: dict[str, list[int]]) -> tu
 def render_html(audit: dict, lengths: dict[str, list[int]]) -> str:
     from honed.data.audit_plots import figures
 
-    sections = [_summary(audit)] + [_img(fig, caption) for fig, caption in figures(audit, lengths)]
+    sections = [_summary(audit)] + [figure_html(fig, caption) for fig, caption in figures(audit, lengths)]
     sections.append(_bias_html(audit.get("bias", {})))
     return html_page(f"honed data audit · dataset {audit.get('dataset_hash', '')}", "".join(sections))
 
@@ -165,16 +165,3 @@ def _bias_html(bias: dict) -> str:
                      f"<p><code>{counts}</code></p><ul>{examples}</ul>")
     return "".join(parts)
 
-
-def _img(fig, caption: str) -> str:
-    import base64
-    import io
-
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    data = base64.b64encode(buffer.getvalue()).decode()
-    return (f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>")

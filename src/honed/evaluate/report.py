@@ -1,15 +1,13 @@
 """report.json for machines and a self-contained report.html (plots inlined as PNG) for people."""
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from pathlib import Path
 
 from rich.table import Table
 
-from honed.core.html import html_page
+from honed.core.html import figure_html, html_page
 from honed.core.io import atomic_write_text
 
 PLOT_STYLE = {"figsize": (6.4, 3.6), "dpi": 110}
@@ -283,14 +281,10 @@ def _confusion_plot(confusion: dict, name: str):
     return fig
 
 
-def _img(fig, caption: str) -> str:
-    import matplotlib.pyplot as plt
 
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=PLOT_STYLE["dpi"], bbox_inches="tight")
-    plt.close(fig)
-    data = base64.b64encode(buffer.getvalue()).decode()
-    return f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}"><figcaption>{html.escape(caption)}</figcaption></figure>'
+
+def _img(fig, caption: str) -> str:
+    return figure_html(fig, caption, dpi=PLOT_STYLE["dpi"])
 
 
 def _pct(value) -> str:

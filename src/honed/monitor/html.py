@@ -2,14 +2,13 @@
 Everything that comes from data is escaped."""
 from __future__ import annotations
 
-import base64
 import html
-import io
 import os
 import time
 from collections import defaultdict
 from pathlib import Path
 
+from honed.core.html import figure_html
 from honed.monitor.traffic import Exchange
 
 STYLE = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
@@ -21,7 +20,7 @@ def write_html(report: dict, reference: list[Exchange], current: list[Exchange],
                title: str = "honed drift report") -> Path:
     """Write the page with write-then-rename; returns its path."""
     rows = "".join(_row(c) for c in report["checks"])
-    figures = "".join(_embed(fig, caption) for fig, caption in _figures(reference, current))
+    figures = "".join(figure_html(fig, caption) for fig, caption in _figures(reference, current))
     verdict = "drift" if report["drift"] else "no drift"
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
@@ -46,16 +45,6 @@ def _row(c: dict) -> str:
     return (f"<tr><td>{html.escape(c['name'])}</td><td>{html.escape(str(c['value']))}</td>"
             f"<td>{html.escape(str(c['threshold']))}</td><td>{mark}</td><td>{html.escape(detail)}</td></tr>")
 
-
-def _embed(fig, caption: str) -> str:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    data = base64.b64encode(buffer.getvalue()).decode()
-    return (f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{data}'>"
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
 
 
 def _figures(reference: list[Exchange], current: list[Exchange]) -> list[tuple[object, str]]:
