@@ -251,6 +251,7 @@ def train_run(cfg: Config, data: PreparedData, run: RunDir, *, model=None, resum
     trains the same object; everyone else lets this function load it.
     """
     from honed.data.split import subsample
+    from honed.track.mlflow_mirror import training
     from honed.train.methods import load_for_training
     from honed.train.sft import train_sft
 
@@ -258,8 +259,9 @@ def train_run(cfg: Config, data: PreparedData, run: RunDir, *, model=None, resum
         model, tokenizer = model or load_for_training(cfg)
         train = subsample(data.splits["train"], cfg.train.max_train_examples, cfg.train.seed)
         recipe = apply_recipe(cfg, train, tokenizer, run)
-        result = train_sft(recipe.cfg, model, tokenizer, recipe.train, data.splits.get("validation", []), run,
-                           resume_from=resume_from)
+        with training(recipe.cfg, run) as tracked:  # MLflow, when tracking is on: the run mirrored, curves logged
+            result = train_sft(tracked, model, tokenizer, recipe.train, data.splits.get("validation", []), run,
+                               resume_from=resume_from)
     if run.is_main and run.meta.get("kind") == "train":  # `honed run` and `honed train`; not sweep trials
         register_version(cfg, run)
     return result
@@ -283,10 +285,16 @@ def register_version(cfg: Config, run: RunDir, *, kind: str = "train", parent: t
     """The run becomes the next version of the model named by `project` (once per run, even when resumed)."""
     from honed.registry import register_run
 
+    from honed.track.mlflow_mirror import mirror_version
+
     version = register_run(run.store, cfg.project, run.run_id, run.path, kind=kind, parent=parent,
                            meta={"dataset_hash": run.meta.get("dataset_hash"), **(meta or {})})
     run.meta["registry"] = {"name": cfg.project, "version": version}
     run.write_meta()
+    mirrored = mirror_version(run, cfg.project, version)  # the MLflow model version its aliases will move
+    if mirrored:
+        row = run.store.model_version(cfg.project, version)
+        run.store.update_version_meta(cfg.project, version, {**json.loads(row["meta"] or "{}"), "mlflow": mirrored})
     return version
 
 
@@ -413,6 +421,9 @@ def evaluate_run(cfg: Config, data: PreparedData, run: RunDir, tuned, tokenizer,
         from honed.registry.models import report_metrics
 
         run.store.attach_version_report(run.run_id, str(path.resolve()), report_metrics(report))
+        from honed.track.mlflow_mirror import mirror_report
+
+        mirror_report(cfg, run, path, report)
     run.close()
     return path
 

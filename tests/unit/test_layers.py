@@ -13,7 +13,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[2] / "src" / "honed"
 
 # Bottom first. A module's layer is named by its first component under honed/.
-LAYERS = ["core", "models", "data", "retrieval", "train", "evaluate", "synth", "export", "serve", "registry", "monitor", "web", "runs",
+LAYERS = ["core", "models", "data", "retrieval", "train", "evaluate", "synth", "export", "serve", "track", "registry", "monitor", "web", "runs",
           "cli", "__main__"]
 
 

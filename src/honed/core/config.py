@@ -401,6 +401,29 @@ class Monitor(Section):
     promote_alias: str = Field("production", description="alias honed retrain gates against and promotes to")
 
 
+class Tracking(Section):
+    """Mirroring to the ecosystem's tracker (honed.track): MLflow runs, metrics, artifacts, versions, aliases."""
+
+    mlflow_uri: str | None = Field(
+        None, description="MLflow tracking server (e.g. http://127.0.0.1:5000) that mirrors each run (resolved "
+        "config, report metrics, report.json/html, meta.json) and the registry (a model version per honed version, "
+        "aliases follow promote/rollback); off when unset, unless train.report_to has mlflow: then "
+        "$MLFLOW_TRACKING_URI or MLflow's default. Credentials go in MLFLOW_TRACKING_TOKEN/USERNAME/PASSWORD")
+    experiment: str | None = Field(None, description="MLflow experiment of the runs (default: the project name)")
+
+    @field_validator("mlflow_uri", mode="before")
+    @classmethod
+    def _no_credentials_in_uri(cls, value: Any) -> Any:
+        """`user:pass@` would be stored in run directories and the registry: stripped, with a warning."""
+        if not isinstance(value, str) or not value.strip():
+            return None if isinstance(value, str) else value
+        stripped = strip_userinfo(value.strip())
+        if stripped != value.strip():
+            print(f"warning: removed the credentials from tracking.mlflow_uri (now {stripped}); give them to MLflow "
+                  "in MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN", file=sys.stderr)
+        return stripped
+
+
 class Config(Section):
     project: str = Field("honed-project", description="project name: letters, digits, '.', '_', '-' (it names "
                          "run directories and store rows)")
@@ -411,6 +434,7 @@ class Config(Section):
     train: Training = Field(default_factory=Training)
     evaluation: Evaluation = Field(default_factory=Evaluation)
     monitor: Monitor = Field(default_factory=Monitor)
+    tracking: Tracking = Field(default_factory=Tracking)
     # Where the config file lives; data paths resolve against it. Not a YAML key.
     root: Path = Field(default=Path("."), exclude=True)
 

@@ -85,6 +85,7 @@ def promote(store: Store, name: str, version: int, alias: str, *, force: bool = 
                                details=failures)
     note = reason or ("forced past: " + "; ".join(failures) if failures else "gate passed")
     previous = store.move_alias(name, alias, version, who=_who(), reason=note, forced=bool(failures and force))
+    mirror_alias_move(store, name, alias, version)
     return {"name": name, "alias": alias, "from": previous, "to": version, "forced": bool(failures and force),
             "failures": failures, "checks": checks}
 
@@ -92,7 +93,9 @@ def promote(store: Store, name: str, version: int, alias: str, *, force: bool = 
 def stage(store: Store, name: str, version: int, alias: str = "staging", reason: str = "") -> int | None:
     """Point a non-production alias at a version without a gate (e.g. a candidate that failed it)."""
     _version(store, name, version)
-    return store.move_alias(name, alias, version, who=_who(), reason=reason)
+    previous = store.move_alias(name, alias, version, who=_who(), reason=reason)
+    mirror_alias_move(store, name, alias, version)
+    return previous
 
 
 def gate_versions(store: Store, row, holder: int | None, tolerance: float | None,
@@ -133,7 +136,18 @@ def rollback(store: Store, name: str, alias: str, *, reason: str = "") -> dict:
     target = move["from_version"]
     store.move_alias(name, alias, target, who=_who(), reason=reason or f"rollback of version {holder}",
                      action="rollback", undoes=move["id"])
+    mirror_alias_move(store, name, alias, target)
     return {"name": name, "alias": alias, "from": holder, "to": target}
+
+
+def mirror_alias_move(store: Store, name: str, alias: str, version: int) -> None:
+    """Where versions of `name` were mirrored to MLflow (their meta names the server), MLflow's alias follows;
+    mlflow is imported only then."""
+    mirrored = {r["version"]: json.loads(r["meta"] or "{}").get("mlflow") for r in store.model_versions(name)}
+    if any(mirrored.values()):
+        from honed.track.mlflow_mirror import mirror_alias
+
+        mirror_alias(alias, mirrored.get(version), [m for m in mirrored.values() if m])
 
 
 def _version(store: Store, name: str, version: int):
