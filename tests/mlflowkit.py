@@ -15,7 +15,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from projectkit import ROOT
 
 SERVER_ENV = "HONED_MLFLOW_SERVER"

@@ -284,7 +284,6 @@ def register_version(cfg: Config, run: RunDir, *, kind: str = "train", parent: t
                      meta: dict | None = None) -> int:
     """The run becomes the next version of the model named by `project` (once per run, even when resumed)."""
     from honed.registry import register_run
-
     from honed.track.mlflow_mirror import mirror_version
 
     version = register_run(run.store, cfg.project, run.run_id, run.path, kind=kind, parent=parent,
