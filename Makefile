@@ -6,7 +6,7 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 
-.PHONY: demo test install browser postgres clean lint
+.PHONY: demo test install browser postgres mlflow-server clean lint
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "error: honed needs Python 3.11+ (found: $(PYTHON)); fix: make PYTHON=/path/to/python3.11 ..."; exit 2; }
@@ -34,8 +34,17 @@ browser:
 	    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }; }; } || \
 	  echo "note: chromium not installed (apt-get unavailable or not root); browser tests will skip"
 
-test: install browser postgres
+test: install browser postgres mlflow-server
 	HONED_TEST_POSTGRES=$(PG_TEST_URL) $(PY) -m pytest -n 2 -q tests
+
+# The MLflow tracking server the tracking tests start on loopback, in a virtualenv of its own: the full `mlflow`
+# package pins a pyarrow that `datasets` cannot take, and honed itself needs only the client (mlflow-skinny, in the
+# dev extra). Made once (~80 s); where it cannot be installed this says so and those tests skip.
+MLFLOW_VENV := .venv-mlflow
+mlflow-server: $(MLFLOW_VENV)/bin/mlflow
+$(MLFLOW_VENV)/bin/mlflow:
+	@{ $(PYTHON) -m venv $(MLFLOW_VENV) && $(MLFLOW_VENV)/bin/python -m pip --disable-pip-version-check -q install \
+	  'mlflow>=3,<4'; } || echo "note: could not install mlflow into $(MLFLOW_VENV): the MLflow tracking tests will skip"
 
 # A loopback PostgreSQL for the store tests (Debian's `postgresql`): installed if missing and apt is there,
 # cluster started, test role and database created; each step is idempotent. Where it cannot be installed or
@@ -58,4 +67,4 @@ postgres:
 	else echo "postgres: no PostgreSQL cluster to start (or not root): its store tests will skip"; fi
 
 clean:
-	rm -rf $(VENV) examples/*/out
+	rm -rf $(VENV) $(MLFLOW_VENV) examples/*/out
