@@ -47,8 +47,8 @@ def start_server(directory: Path) -> tuple[str, subprocess.Popen]:
                "--backend-store-uri", f"sqlite:///{directory / 'mlflow.db'}",
                "--artifacts-destination", str(directory / "artifacts"), "--serve-artifacts"]
     with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **SERVER_ENV_EXTRA},
-                                   start_new_session=True)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
+                                   env={**os.environ, **SERVER_ENV_EXTRA}, start_new_session=True)
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:

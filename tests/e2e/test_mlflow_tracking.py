@@ -4,6 +4,8 @@ version is an MLflow model version and MLflow's alias follows promote and rollba
 server; an unreachable server warns once and the run still succeeds. Skips when no server binary is installed."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import uuid
 
@@ -45,8 +47,11 @@ def tracked(server, tmp_path_factory):
             env.setenv(key, value)
         assert main(["run", str(config), "--output", str(root / "v1"), f"tracking.mlflow_uri={uri}", *FAST]) == 0
         env.setenv("MLFLOW_TRACKING_URI", uri)
-        assert main(["train", str(config), "--output", str(root / "v2"), "train.report_to=[mlflow]",
-                     "train.max_steps=2"]) == 0
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            assert main(["train", str(config), "--output", str(root / "v2"), "train.report_to=[mlflow]",
+                         "train.max_steps=2"]) == 0
+    # MLflow's "View run at …" lines must not follow: a verb's last stdout line is its path
+    assert out.getvalue().strip().splitlines()[-1] == str(root / "v2")
     return root, name
 
 
@@ -65,6 +70,7 @@ def mlflow_run_of(client, name: str, run_dir):
     return found[0]
 
 
+@pytest.mark.slow  # the shared fixture starts a server and runs `honed run` + `honed train`
 def test_a_run_is_mirrored_with_config_metrics_curves_and_files(server, tracked, tmp_path):
     uri, _ = server
     root, name = tracked
@@ -88,6 +94,7 @@ def test_a_run_is_mirrored_with_config_metrics_curves_and_files(server, tracked,
     assert json.loads(open(copy).read()) == report
 
 
+@pytest.mark.slow
 def test_each_version_is_an_mlflow_model_version(server, tracked):
     uri, _ = server
     root, name = tracked
@@ -103,6 +110,7 @@ def test_each_version_is_an_mlflow_model_version(server, tracked):
     assert client.get_metric_history(second.info.run_id, "loss"), "report_to alone also mirrors the curves"
 
 
+@pytest.mark.slow
 def test_the_mlflow_alias_follows_promote_and_rollback(server, tracked, capsys):
     uri, _ = server
     _, name = tracked
@@ -121,6 +129,7 @@ def test_the_mlflow_alias_follows_promote_and_rollback(server, tracked, capsys):
     assert "warning" not in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_no_secret_reaches_the_server(server, tracked):
     _, directory = server
     stored = server_files(directory)

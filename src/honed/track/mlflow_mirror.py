@@ -127,7 +127,8 @@ def _flatten(tree: dict, prefix: str = "") -> dict:
 def training(cfg: Config, run):
     """Around training: the MLflow run exists first and transformers' MLflowCallback logs the curves into it
     (MLFLOW_RUN_ID). Yields the config to train with: with the callback when the server answered, without it when
-    it did not (so training never depends on the tracker). A failed training marks the MLflow run FAILED."""
+    it did not (so training never depends on the tracker). A failed training marks the MLflow run FAILED (KILLED
+    on Ctrl-C)."""
     if not (run.is_main and mirror_wanted(cfg)):
         yield cfg
         return
@@ -139,9 +140,10 @@ def training(cfg: Config, run):
     try:
         with _environment(env):
             yield _with_report_to(cfg, mlflow=True)
-    except BaseException:
-        _end_fluent_run(info["run_id"], "FAILED")
-        _guarded(info["tracking_uri"], "mark the run failed", _terminate, info, "FAILED")
+    except BaseException as exc:
+        status = "KILLED" if isinstance(exc, KeyboardInterrupt | SystemExit) else "FAILED"
+        _end_fluent_run(info["run_id"], status)
+        _guarded(info["tracking_uri"], "mark the run stopped", _terminate, info, status)
         raise
     _guarded(info["tracking_uri"], "log meta.json", _log_files, info, [Path(run.path) / "meta.json"])
 

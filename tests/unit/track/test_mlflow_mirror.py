@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from mlflowkit import free_port
 
 from honed.core.config import Config, validate_config
@@ -104,6 +105,7 @@ def test_a_failing_tracker_warns_once_and_is_then_left_alone(capsys):
 
 def test_an_unreachable_server_leaves_the_callback_out(tmp_path, capsys):
     """Training must never depend on the tracker: transformers' MLflowCallback would fail on a dead server."""
+    pytest.importorskip("mlflow", reason="the MLflow client is not installed (pip install mlflow-skinny)")
     nowhere = f"http://127.0.0.1:{free_port()}"
     cfg = validate_config({"train": {"report_to": ["mlflow", "tensorboard"]}, "tracking": {"mlflow_uri": nowhere}})
     run = FakeRun(tmp_path)
@@ -112,3 +114,37 @@ def test_an_unreachable_server_leaves_the_callback_out(tmp_path, capsys):
     assert cfg.train.report_to == ["mlflow", "tensorboard"], "the caller's config is not changed"
     assert "mlflow" not in run.meta
     assert capsys.readouterr().err.count(f"warning: MLflow at {nowhere}") == 1
+
+
+def test_the_alias_moves_where_the_target_was_mirrored_and_is_deleted_elsewhere(monkeypatch):
+    """An MLflow alias must never keep pointing at a version honed's alias has left."""
+    moves = []
+    monkeypatch.setattr(mirror, "_set_alias", lambda uri, model, alias, v: moves.append(("set", uri, alias, v)))
+    monkeypatch.setattr(mirror, "_delete_alias", lambda uri, model, alias: moves.append(("delete", uri, alias)))
+    a1 = {"tracking_uri": "http://a", "model": "m", "version": 1}
+    a2 = {"tracking_uri": "http://a", "model": "m", "version": 2}
+    b1 = {"tracking_uri": "http://b", "model": "m", "version": 1}
+    mirror.mirror_alias("production", a2, [a1, a2, b1])
+    assert moves == [("set", "http://a", "production", 2), ("delete", "http://b", "production")]
+    moves.clear()
+    mirror.mirror_alias("production", None, [a1, a2])  # the new holder was trained without tracking
+    assert moves == [("delete", "http://a", "production")]
+
+
+@pytest.mark.parametrize(("raised", "status"), [(RuntimeError("out of memory"), "FAILED"),
+                                                (KeyboardInterrupt(), "KILLED")])
+def test_a_training_that_stops_marks_its_mlflow_run(raised, status, tmp_path, monkeypatch):
+    """Never left RUNNING in MLflow, and the error still reaches the caller."""
+    pytest.importorskip("mlflow", reason="the MLflow client is not installed (pip install mlflow-skinny)")
+    info = {"tracking_uri": "http://unit-test-tracker", "run_id": "r1", "experiment_id": "1"}
+    ended = []
+    monkeypatch.setattr(mirror, "start_run", lambda cfg, run: info)
+    monkeypatch.setattr(mirror, "_terminate", lambda info, status: ended.append(status))
+    cfg = validate_config({"tracking": {"mlflow_uri": info["tracking_uri"]}})
+    with pytest.raises(type(raised)):
+        with mirror.training(cfg, FakeRun(tmp_path)) as tracked:
+            assert tracked.train.report_to == ["mlflow"], "the callback logs the curves into the same run"
+            assert mirror.os.environ["MLFLOW_RUN_ID"] == "r1"
+            raise raised
+    assert ended == [status]
+    assert "MLFLOW_RUN_ID" not in mirror.os.environ, "the environment is restored"
