@@ -1,6 +1,6 @@
 """A real MLflow tracking server on loopback for the tracking tests.
 
-The server runs from its own virtualenv (`make .venv-mlflow`: `pip install mlflow`), because the full `mlflow`
+The server runs from its own virtualenv (`make mlflow-server`: `pip install mlflow`), because the full `mlflow`
 package pins a pyarrow the main environment cannot take; honed itself talks to it with `mlflow-skinny`. The
 binary is $HONED_MLFLOW_SERVER, else `.venv-mlflow/bin/mlflow` in the repository; without one the tests skip and
 say how to get it.
@@ -28,7 +28,7 @@ def server_binary() -> Path:
     configured = os.environ.get(SERVER_ENV)
     binary = Path(configured) if configured else ROOT / ".venv-mlflow" / "bin" / "mlflow"
     if not binary.is_file():
-        pytest.skip(f"no MLflow server at {binary}: run `make .venv-mlflow` (a virtualenv with `pip install "
+        pytest.skip(f"no MLflow server at {binary}: run `make mlflow-server` (a virtualenv with `pip install "
                     f"mlflow`), or set {SERVER_ENV}=/path/to/bin/mlflow of a full mlflow install")
     return binary
 
