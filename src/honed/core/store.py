@@ -391,9 +391,26 @@ class Store:
     def expert_ratings(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM expert_ratings ORDER BY id").fetchall()
 
+    def votes_on_model(self, name: str) -> list[sqlite3.Row]:
+        """Votes on a battle where either answer came from `name` (NAME, NAME@ALIAS or NAME:VERSION), oldest first."""
+        left, right = _model_of(name, "left_model"), _model_of(name, "right_model")
+        return self.db.execute(f"SELECT * FROM votes WHERE ({left[0]}) OR ({right[0]}) ORDER BY id",
+                               (*left[1], *right[1])).fetchall()
+
+    def expert_ratings_on_model(self, name: str) -> list[sqlite3.Row]:
+        """Expert ratings of answers from `name` (NAME, NAME@ALIAS or NAME:VERSION), oldest first."""
+        where, params = _model_of(name, "model")
+        return self.db.execute(f"SELECT * FROM expert_ratings WHERE {where} ORDER BY id", params).fetchall()
+
     def metric_names(self, run_id: str) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT name FROM metrics WHERE run_id=? ORDER BY name",
                                               (run_id,))]
+
+
+def _model_of(name: str, column: str) -> tuple[str, tuple]:
+    """SQL for "`column` names model `name` or one of its versions/aliases" (a prefix test, not LIKE: names may
+    hold `_`, a LIKE wildcard)."""
+    return (f"{column} = ? OR substr({column}, 1, ?) IN (?, ?)", (name, len(name) + 1, f"{name}@", f"{name}:"))
 
 
 def _connect_postgres(url: str):
