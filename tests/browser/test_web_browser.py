@@ -6,11 +6,10 @@ import time
 import uuid
 
 from browserkit import log_in, screenshot, serving
-from webkit import PASSWORD, make_workbench, write_battles
+from webkit import PASSWORD, fake_version, make_workbench, write_battles
 
 from honed.core.prepared import PreparedData
 from honed.core.store import Store
-from honed.registry import register_run
 from honed.web.battles import import_battles
 
 BASE = {"accuracy": 0.90, "f1_macro": 0.88}
@@ -78,18 +77,6 @@ def test_dashboard_loss_curve_updates_while_a_run_trains(tmp_path, page):
         page.wait_for_function("document.querySelector('#curve .curve').dataset.points === '6'")
         assert page.get_attribute("#curve polyline", "points") != points_before
         screenshot(page, "run")
-
-
-def fake_version(store: Store, tmp_path, name: str, values: dict) -> int:
-    run_id = f"train-{uuid.uuid4().hex[:8]}"
-    run_dir = tmp_path / run_id
-    run_dir.mkdir()
-    report = {"task": "classification", "primary_metric": "accuracy", "objective": {"metric": "accuracy",
-              "target": 0.5}, "candidates": {"fine_tuned": values}, "gate": {"tolerance": 0.01}}
-    (run_dir / "report.json").write_text(json.dumps(report))
-    store.start_run(run_id, "train", name, str(run_dir), {})
-    store.finish_run(run_id)
-    return register_run(store, name, run_id, run_dir, report_path=run_dir / "report.json", report=report)
 
 
 def test_promote_from_the_page_moves_the_alias(tmp_path, page):

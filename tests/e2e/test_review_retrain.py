@@ -23,6 +23,7 @@ WEATHER = "Hello, is it going to rain at the depot tomorrow"
 SIGN_IN = "Hello, I cannot sign in since the password reset yesterday"
 RECEIPT = "Hello, where do I download the receipt for my last payment"
 TIE = "Hello, which courier brings my delivery address change"
+MORE = 8  # corrected votes enough for `honed data check`, which wants 10 rows in a file
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +63,11 @@ def seed_reviews(name: str) -> dict[str, str]:
         corrected = vote_for(store, PARCEL, {ours: "login", "base": "billing"}, None, "both_bad", "shipping")
         tie = vote_for(store, TIE, {ours: "shipping", "base": "shipping"}, None, "tie")
         other = vote_for(store, WEATHER, {"other-model": "login", "base": "billing"}, "base", correction="shipping")
+        more = [vote_for(store, f"Hello, the courier left parcel {i} at the wrong door", {ours: "billing",
+                         "base": "login"}, None, "both_bad", "shipping") for i in range(MORE)]
         approved = rate(store, SIGN_IN, f"{name}:1", "login", 5, True)
         fixed = rate(store, RECEIPT, f"{name}:1", "login", 1, False, correction="billing")
-    return {f"vote:{plain}": "pair", f"vote:{corrected}": "row+pair", f"rating:{approved}": "row",
+    return {**{f"vote:{i}": "row+pair" for i in more}, f"vote:{plain}": "pair", f"vote:{corrected}": "row+pair", f"rating:{approved}": "row",
             f"rating:{fixed}": "row+pair", f"vote:{tie}": "nothing", f"vote:{other}": "other model"}
 
 
@@ -77,13 +80,14 @@ def test_reviews_become_the_next_dataset_version_once(project, capsys):
     outcome = _last_json(capsys)
     assert outcome["status"] in ("promoted", "staging") and outcome["version"] == 2
 
-    sft = _rows(out / "feedback" / "sft.jsonl")
-    assert sorted((r["text"], r["label"]) for r in sft) == [(RECEIPT, "billing"), (PARCEL, "shipping"),
-                                                            (SIGN_IN, "login")]
-    pairs = _rows(out / "feedback" / "preference.jsonl")
-    assert sorted((p["prompt"][-1]["content"], p["chosen"], p["rejected"]) for p in pairs) == [
+    sft = {(r["text"], r["label"]) for r in _rows(out / "feedback" / "sft.jsonl")}
+    assert len(sft) == 3 + MORE and {(RECEIPT, "billing"), (PARCEL, "shipping"), (SIGN_IN, "login")} <= sft
+    pairs = [(p["prompt"][-1]["content"], p["chosen"], p["rejected"])
+             for p in _rows(out / "feedback" / "preference.jsonl")]
+    assert len(pairs) == 4 + 2 * MORE and {  # a correction beats each answer it replaced
         (CHARGED, "billing", "shipping"), (RECEIPT, "billing", "login"), (PARCEL, "shipping", "billing"),
-        (PARCEL, "shipping", "login")]  # a correction beats each answer it replaced
+        (PARCEL, "shipping", "login")} <= set(pairs)
+    assert not [p for p in pairs if WEATHER in p[0] or TIE in p[0]]
     train = (out / "data" / "train.jsonl").read_text()
     assert all(text in train for text in (PARCEL, SIGN_IN, RECEIPT)) and WEATHER not in train
 
