@@ -15,7 +15,7 @@ from honed.web.battles import import_battles
 BASE = {"accuracy": 0.90, "f1_macro": 0.88}
 
 
-def test_log_in_vote_blind_and_find_the_row_in_the_store(tmp_path, page):
+def test_log_in_vote_blind_rate_as_expert_and_find_the_rows_in_the_store(tmp_path, page):
     app, db = make_workbench(tmp_path)
     with Store(db) as store:
         import_battles(store, write_battles(tmp_path / "battles.jsonl", 3), seed=1)
@@ -31,10 +31,18 @@ def test_log_in_vote_blind_and_find_the_row_in_the_store(tmp_path, page):
         revealed = page.inner_text("#revealed")
         assert "base-model-x" in revealed and "tuned-model-y" in revealed
         screenshot(page, "reveal")
+        page.goto(f"{url}/review/expert")  # expert mode: one answer, blind, scored 1-5
+        assert "base-model-x" not in page.content() and "reply to 0" in page.inner_text("main")
+        page.check("input[name=score][value='4']")
+        page.check("input[name=correct][value='yes']")
+        screenshot(page, "expert")
+        page.click("text=Save rating")
+        page.wait_for_selector("text=reply to 1")
     with Store(db) as store:
-        votes = store.votes()
+        votes, rated = store.votes(), store.expert_ratings()
     assert len(votes) == 1 and votes[0]["reviewer"] == "rita" and votes[0]["vote"] == "left"
     assert votes[0]["winner"] == votes[0]["left_model"] and votes[0]["correction"] == "A reviewer's better reply"
+    assert [(r["battle_id"], r["score"], r["correct"], r["reviewer"]) for r in rated] == [(1, 4, 1, "rita")]
 
 
 def test_results_page_shows_ratings_for_three_models(tmp_path, page):
