@@ -348,10 +348,9 @@ class Store:
     def add_battle(self, prompt: str, model_a: str, answer_a: str, model_b: str, answer_b: str, *, seed: int,
                    source: str = "import") -> int:
         with self.db:
-            cursor = self.db.execute("INSERT INTO battles (prompt, model_a, answer_a, model_b, answer_b, seed, "
-                                     "source, created) VALUES (?,?,?,?,?,?,?,?)",
-                                     (prompt, model_a, answer_a, model_b, answer_b, seed, source, time.time()))
-        return cursor.lastrowid
+            return self._insert_id("INSERT INTO battles (prompt, model_a, answer_a, model_b, answer_b, seed, "
+                                   "source, created) VALUES (?,?,?,?,?,?,?,?)",
+                                   (prompt, model_a, answer_a, model_b, answer_b, seed, source, time.time()))
 
     def battle(self, battle_id: int) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM battles WHERE id=?", (battle_id,)).fetchone()
@@ -369,10 +368,9 @@ class Store:
         columns = ("battle_id", "reviewer", "prompt", "left_model", "left_answer", "right_model", "right_answer",
                    "vote", "winner", "correction", "comment")
         with self.db:
-            cursor = self.db.execute(f"INSERT INTO votes ({', '.join(columns)}, time) VALUES "
-                                     f"({', '.join('?' * len(columns))}, ?)",
-                                     (*(row.get(c) for c in columns), time.time()))
-        return cursor.lastrowid
+            return self._insert_id(f"INSERT INTO votes ({', '.join(columns)}, time) VALUES "
+                                   f"({', '.join('?' * len(columns))}, ?)",
+                                   (*(row.get(c) for c in columns), time.time()))
 
     def votes(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM votes ORDER BY id").fetchall()
@@ -383,10 +381,15 @@ class Store:
     def add_expert_rating(self, row: dict) -> int:
         columns = ("battle_id", "reviewer", "prompt", "model", "answer", "score", "correct", "correction", "comment")
         with self.db:
-            cursor = self.db.execute(f"INSERT INTO expert_ratings ({', '.join(columns)}, time) VALUES "
-                                     f"({', '.join('?' * len(columns))}, ?)",
-                                     (*(row.get(c) for c in columns), time.time()))
-        return cursor.lastrowid
+            return self._insert_id(f"INSERT INTO expert_ratings ({', '.join(columns)}, time) VALUES "
+                                   f"({', '.join('?' * len(columns))}, ?)",
+                                   (*(row.get(c) for c in columns), time.time()))
+
+    def _insert_id(self, sql: str, params: tuple) -> int:
+        """The id of the row this INSERT adds (psycopg has no `lastrowid`: PostgreSQL says it with RETURNING)."""
+        if dialect.is_postgres(self.db):
+            return self.db.execute(sql + " RETURNING id", params).fetchone()[0]
+        return self.db.execute(sql, params).lastrowid
 
     def expert_ratings(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM expert_ratings ORDER BY id").fetchall()

@@ -2,6 +2,8 @@
 and how they join the feedback (held-out slice, consumed once, cleaned with the feedback's pairs)."""
 from __future__ import annotations
 
+from pgkit import store_target  # noqa: F401 - a fixture
+
 from honed.core.config import validate_config
 from honed.core.store import Store
 from honed.monitor.loop import feedback_data
@@ -51,8 +53,8 @@ def test_expert_ratings_teach_corrections_and_approved_answers_only():
     assert corrected.answer == "login" and corrected.pairs == [("login", "billing")]
 
 
-def test_the_store_finds_reviews_of_a_model_and_its_versions_only(tmp_path):
-    with Store(tmp_path / "h.db") as store:
+def test_the_store_finds_reviews_of_a_model_and_its_versions_only(store_target):  # noqa: F811 - SQLite and PostgreSQL
+    with Store(store_target) as store:
         for left, right in [("shop@production", "base"), ("base", "shop:3"), ("shop", "base"),
                             ("shopper", "base"), ("base", "other@production"), ("sh_p@x", "base")]:
             store.add_vote(vote(0, "left", left=left, right=right))
