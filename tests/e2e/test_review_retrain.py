@@ -67,7 +67,8 @@ def seed_reviews(name: str) -> dict[str, str]:
                          "base": "login"}, None, "both_bad", "shipping") for i in range(MORE)]
         approved = rate(store, SIGN_IN, f"{name}:1", "login", 5, True)
         fixed = rate(store, RECEIPT, f"{name}:1", "login", 1, False, correction="billing")
-    return {**{f"vote:{i}": "row+pair" for i in more}, f"vote:{plain}": "pair", f"vote:{corrected}": "row+pair", f"rating:{approved}": "row",
+    return {**{f"vote:{i}": "row+pair" for i in more}, f"vote:{plain}": "pair", f"vote:{corrected}": "row+pair",
+            f"rating:{approved}": "row",
             f"rating:{fixed}": "row+pair", f"vote:{tie}": "nothing", f"vote:{other}": "other model"}
 
 

@@ -73,6 +73,23 @@ def test_the_page_promotes_through_the_gate_and_rolls_back(bench):
     with Store(db) as store:
         assert store.aliases("tickets") == {"production": 1}
         assert [h["action"] for h in store.alias_history("tickets")] == ["promote", "promote", "rollback"]
+    history = rolled.text[rolled.text.index("History (3)"):]  # the dashboard's registry: every move, who and why
+    assert "rolled back from the workbench by ada" in history and "promoted from the workbench by ada" in history
+    assert 'data-alias="production">production → 1' in rolled.text
+
+
+def test_the_dashboard_lists_runs_with_their_status_and_version(bench):
+    client, db = bench
+    with Store(db) as store:
+        store.start_run("crashed-run", "train", "tickets", "/nowhere", {})
+        store.finish_run("crashed-run", "failed")
+        registered = store.model_version("tickets", 2)["run_id"]
+    login(client)
+    runs = client.get("/").text.split('id="runs"')[1].split("</table>")[0]
+    assert re.search(r'crashed-run</a></td><td>train</td><td>tickets</td>\s*<td class="status-failed">failed</td>',
+                     runs)
+    assert re.search(rf'{registered}</a></td><td>train</td><td>tickets</td>\s*<td class="status-finished">finished</td>'
+                     r"<td>tickets:2</td>", runs)
 
 
 def test_every_asset_is_served_by_honed_itself(bench):
