@@ -68,8 +68,8 @@ def seed_reviews(name: str) -> dict[str, str]:
         approved = rate(store, SIGN_IN, f"{name}:1", "login", 5, True)
         fixed = rate(store, RECEIPT, f"{name}:1", "login", 1, False, correction="billing")
     return {**{f"vote:{i}": "row+pair" for i in more}, f"vote:{plain}": "pair", f"vote:{corrected}": "row+pair",
-            f"rating:{approved}": "row",
-            f"rating:{fixed}": "row+pair", f"vote:{tie}": "nothing", f"vote:{other}": "other model"}
+            f"rating:{approved}": "row", f"rating:{fixed}": "row+pair", f"vote:{tie}": "nothing",
+            f"vote:{other}": "other model"}
 
 
 def test_reviews_become_the_next_dataset_version_once(project, capsys):
