@@ -39,3 +39,20 @@ def login(client, name: str = "rita") -> str:
                          follow_redirects=False)
     assert answer.status_code == 303, answer.text
     return csrf_of(client.get("/review").text)
+
+
+def fake_version(store, tmp_path: Path, name: str, values: dict) -> int:
+    """A registered version of `name` whose report holds `values` (no training: the gate reads the report)."""
+    import uuid
+
+    from honed.registry import register_run
+
+    run_id = f"train-{uuid.uuid4().hex[:8]}"
+    run_dir = tmp_path / run_id
+    run_dir.mkdir()
+    report = {"task": "classification", "primary_metric": "accuracy", "objective": {"metric": "accuracy",
+              "target": 0.5}, "candidates": {"fine_tuned": values}, "gate": {"tolerance": 0.01}}
+    (run_dir / "report.json").write_text(json.dumps(report))
+    store.start_run(run_id, "train", name, str(run_dir), {})
+    store.finish_run(run_id)
+    return register_run(store, name, run_id, run_dir, report_path=run_dir / "report.json", report=report)

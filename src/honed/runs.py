@@ -487,14 +487,16 @@ def sample_test(data: PreparedData, cfg: Config) -> list[dict]:
 
 
 def retrain_run(cfg: Config, model_ref: str | None, output: Path | None, promote: bool = True) -> dict:
-    """`honed retrain`: turn feedback not used before into a new dataset version, train on it, evaluate the new
-    model and the current holder of the alias on the frozen test split plus held-out new feedback, gate, and
-    promote only when the gate passes (else the version goes to `staging` with the reason in its report).
+    """`honed retrain`: turn feedback and workbench reviews not used before into a new dataset version, train on
+    it, evaluate the new model and the current holder of the alias on the frozen test split plus held-out new
+    feedback, gate, and promote only when the gate passes (else the version goes to `staging` with the reason in
+    its report).
 
-    Idempotent: with no new feedback it does nothing (no data, no run, no version) and says so.
+    Idempotent: with no new feedback or reviews it does nothing (no data, no run, no version) and says so.
     """
     from honed.core.store import Store
     from honed.monitor.loop import feedback_data
+    from honed.monitor.reviews import reviews
     from honed.monitor.traffic import logged_feedback
     from honed.registry import resolve_version
 
@@ -502,11 +504,13 @@ def retrain_run(cfg: Config, model_ref: str | None, output: Path | None, promote
     alias = ref.split("@", 1)[1] if "@" in ref else cfg.monitor.promote_alias
     with Store() as store:
         holder = resolve_version(ref, store)
-        found = feedback_data(logged_feedback(store.db, model=ref), store.consumed_inputs(holder["name"]), cfg)
+        name = holder["name"]  # workbench reviews of any of its versions count, as its logged feedback does
+        found = feedback_data(logged_feedback(store.db, model=ref), store.consumed_inputs(name), cfg,
+                              reviews(store.votes_on_model(name), store.expert_ratings_on_model(name)))
         earlier = [json.loads(r["meta"] or "{}").get("feedback_files", {}) for r in store.model_versions(holder["name"])]
     new_examples = len(found.sft) + len(found.heldout) + len(found.preference)
     if found.is_empty or new_examples < cfg.monitor.retrain_min_examples:
-        console.print(f"no new feedback for {ref} ({new_examples} new example(s), "
+        console.print(f"no new feedback or reviews for {ref} ({new_examples} new example(s), "
                       f"{len(found.skipped)} unusable): nothing to retrain")
         return {"status": "nothing_new", "model": ref, "new_examples": new_examples, "skipped": found.skipped}
     output = output or cfg.root / "runs" / f"{cfg.project}-retrain-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -564,7 +568,8 @@ def train_gate_promote(cfg: Config, holder, alias: str, found, files: dict, outp
     run = RunDir.create(output / "run", "retrain", cfg, data.dataset_hash)
     trained = train_run(cfg, data, run, model=(model, tokenizer))
     lineage = {"feedback_files": files, "new_examples": {k: len(getattr(found, k)) for k in ("sft", "heldout",
-               "preference")}, "parent_dataset_hash": json.loads(holder["meta"] or "{}").get("dataset_hash")}
+               "preference")}, "parent_dataset_hash": json.loads(holder["meta"] or "{}").get("dataset_hash"),
+               "reviews": sorted(k for k in found.used if k.startswith(("vote:", "rating:")))}
     version = register_version(cfg, run, kind="retrain", parent=(holder["name"], holder["version"]), meta=lineage)
     clock.lap("train_s")
     report_path = evaluate_run(cfg, data, run, trained.model, tokenizer, baselines, output, clock)

@@ -6,17 +6,16 @@ import time
 import uuid
 
 from browserkit import log_in, screenshot, serving
-from webkit import PASSWORD, make_workbench, write_battles
+from webkit import PASSWORD, fake_version, make_workbench, write_battles
 
 from honed.core.prepared import PreparedData
 from honed.core.store import Store
-from honed.registry import register_run
 from honed.web.battles import import_battles
 
 BASE = {"accuracy": 0.90, "f1_macro": 0.88}
 
 
-def test_log_in_vote_blind_and_find_the_row_in_the_store(tmp_path, page):
+def test_log_in_vote_blind_rate_as_expert_and_find_the_rows_in_the_store(tmp_path, page):
     app, db = make_workbench(tmp_path)
     with Store(db) as store:
         import_battles(store, write_battles(tmp_path / "battles.jsonl", 3), seed=1)
@@ -32,10 +31,18 @@ def test_log_in_vote_blind_and_find_the_row_in_the_store(tmp_path, page):
         revealed = page.inner_text("#revealed")
         assert "base-model-x" in revealed and "tuned-model-y" in revealed
         screenshot(page, "reveal")
+        page.goto(f"{url}/review/expert")  # expert mode: one answer, blind, scored 1-5
+        assert "base-model-x" not in page.content() and "reply to 0" in page.inner_text("main")
+        page.check("input[name=score][value='4']")
+        page.check("input[name=correct][value='yes']")
+        screenshot(page, "expert")
+        page.click("text=Save rating")
+        page.wait_for_selector("text=reply to 1")
     with Store(db) as store:
-        votes = store.votes()
+        votes, rated = store.votes(), store.expert_ratings()
     assert len(votes) == 1 and votes[0]["reviewer"] == "rita" and votes[0]["vote"] == "left"
     assert votes[0]["winner"] == votes[0]["left_model"] and votes[0]["correction"] == "A reviewer's better reply"
+    assert [(r["battle_id"], r["score"], r["correct"], r["reviewer"]) for r in rated] == [(1, 4, 1, "rita")]
 
 
 def test_results_page_shows_ratings_for_three_models(tmp_path, page):
@@ -78,18 +85,6 @@ def test_dashboard_loss_curve_updates_while_a_run_trains(tmp_path, page):
         page.wait_for_function("document.querySelector('#curve .curve').dataset.points === '6'")
         assert page.get_attribute("#curve polyline", "points") != points_before
         screenshot(page, "run")
-
-
-def fake_version(store: Store, tmp_path, name: str, values: dict) -> int:
-    run_id = f"train-{uuid.uuid4().hex[:8]}"
-    run_dir = tmp_path / run_id
-    run_dir.mkdir()
-    report = {"task": "classification", "primary_metric": "accuracy", "objective": {"metric": "accuracy",
-              "target": 0.5}, "candidates": {"fine_tuned": values}, "gate": {"tolerance": 0.01}}
-    (run_dir / "report.json").write_text(json.dumps(report))
-    store.start_run(run_id, "train", name, str(run_dir), {})
-    store.finish_run(run_id)
-    return register_run(store, name, run_id, run_dir, report_path=run_dir / "report.json", report=report)
 
 
 def test_promote_from_the_page_moves_the_alias(tmp_path, page):

@@ -112,6 +112,17 @@ def test_request_log_and_feedback(store_target):  # noqa: F811
         assert [f.correction for f in logged_feedback(store.db)] == ["hey"]
 
 
+def test_workbench_rows_get_their_ids(store_target):  # noqa: F811 - psycopg has no lastrowid
+    with Store(store_target) as store:
+        first = store.add_battle("p1", "a", "x", "b", "y", seed=0)
+        second = store.add_battle("p2", "a", "x", "b", "y", seed=0)
+        vote = store.add_vote({"battle_id": second, "reviewer": "rita", "prompt": "p2", "vote": "tie"})
+        rating = store.add_expert_rating({"battle_id": first, "reviewer": "ed", "model": "a", "score": 4})
+        assert second == first + 1 and store.battle(second)["prompt"] == "p2"
+        assert store.vote(vote)["battle_id"] == second and store.expert_ratings()[0]["id"] == rating
+        assert store.next_battle_for("rita")["id"] == first
+
+
 def test_a_failed_transaction_leaves_nothing(store_target):  # noqa: F811
     with Store(store_target) as store:
         try:

@@ -87,7 +87,7 @@ def _export(store, directory: Path) -> None:
 
     directory.mkdir(parents=True, exist_ok=True)
     votes, scored = store.votes(), store.expert_ratings()
-    pairs = write_jsonl(directory / "preferences.jsonl", preference_pairs(votes))
+    pairs = write_jsonl(directory / "preferences.jsonl", preference_pairs(votes, scored))
     sft = write_jsonl(directory / "sft.jsonl", sft_rows(votes, scored))
     atomic_write_text(directory / "label-studio.json", json.dumps(label_studio_tasks(store), ensure_ascii=False))
     print(f"preference pairs: {pairs} · SFT rows: {sft} · Label Studio: {directory / 'label-studio.json'}")

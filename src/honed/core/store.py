@@ -348,10 +348,9 @@ class Store:
     def add_battle(self, prompt: str, model_a: str, answer_a: str, model_b: str, answer_b: str, *, seed: int,
                    source: str = "import") -> int:
         with self.db:
-            cursor = self.db.execute("INSERT INTO battles (prompt, model_a, answer_a, model_b, answer_b, seed, "
-                                     "source, created) VALUES (?,?,?,?,?,?,?,?)",
-                                     (prompt, model_a, answer_a, model_b, answer_b, seed, source, time.time()))
-        return cursor.lastrowid
+            return self._insert_id("INSERT INTO battles (prompt, model_a, answer_a, model_b, answer_b, seed, "
+                                   "source, created) VALUES (?,?,?,?,?,?,?,?)",
+                                   (prompt, model_a, answer_a, model_b, answer_b, seed, source, time.time()))
 
     def battle(self, battle_id: int) -> sqlite3.Row | None:
         return self.db.execute("SELECT * FROM battles WHERE id=?", (battle_id,)).fetchone()
@@ -369,10 +368,9 @@ class Store:
         columns = ("battle_id", "reviewer", "prompt", "left_model", "left_answer", "right_model", "right_answer",
                    "vote", "winner", "correction", "comment")
         with self.db:
-            cursor = self.db.execute(f"INSERT INTO votes ({', '.join(columns)}, time) VALUES "
-                                     f"({', '.join('?' * len(columns))}, ?)",
-                                     (*(row.get(c) for c in columns), time.time()))
-        return cursor.lastrowid
+            return self._insert_id(f"INSERT INTO votes ({', '.join(columns)}, time) VALUES "
+                                   f"({', '.join('?' * len(columns))}, ?)",
+                                   (*(row.get(c) for c in columns), time.time()))
 
     def votes(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM votes ORDER BY id").fetchall()
@@ -383,17 +381,39 @@ class Store:
     def add_expert_rating(self, row: dict) -> int:
         columns = ("battle_id", "reviewer", "prompt", "model", "answer", "score", "correct", "correction", "comment")
         with self.db:
-            cursor = self.db.execute(f"INSERT INTO expert_ratings ({', '.join(columns)}, time) VALUES "
-                                     f"({', '.join('?' * len(columns))}, ?)",
-                                     (*(row.get(c) for c in columns), time.time()))
-        return cursor.lastrowid
+            return self._insert_id(f"INSERT INTO expert_ratings ({', '.join(columns)}, time) VALUES "
+                                   f"({', '.join('?' * len(columns))}, ?)",
+                                   (*(row.get(c) for c in columns), time.time()))
+
+    def _insert_id(self, sql: str, params: tuple) -> int:
+        """The id of the row this INSERT adds (psycopg has no `lastrowid`: PostgreSQL says it with RETURNING)."""
+        if dialect.is_postgres(self.db):
+            return self.db.execute(sql + " RETURNING id", params).fetchone()[0]
+        return self.db.execute(sql, params).lastrowid
 
     def expert_ratings(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM expert_ratings ORDER BY id").fetchall()
 
+    def votes_on_model(self, name: str) -> list[sqlite3.Row]:
+        """Votes on a battle where either answer came from `name` (NAME, NAME@ALIAS or NAME:VERSION), oldest first."""
+        left, right = _model_of(name, "left_model"), _model_of(name, "right_model")
+        return self.db.execute(f"SELECT * FROM votes WHERE ({left[0]}) OR ({right[0]}) ORDER BY id",
+                               (*left[1], *right[1])).fetchall()
+
+    def expert_ratings_on_model(self, name: str) -> list[sqlite3.Row]:
+        """Expert ratings of answers from `name` (NAME, NAME@ALIAS or NAME:VERSION), oldest first."""
+        where, params = _model_of(name, "model")
+        return self.db.execute(f"SELECT * FROM expert_ratings WHERE {where} ORDER BY id", params).fetchall()
+
     def metric_names(self, run_id: str) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT name FROM metrics WHERE run_id=? ORDER BY name",
                                               (run_id,))]
+
+
+def _model_of(name: str, column: str) -> tuple[str, tuple]:
+    """SQL for "`column` names model `name` or one of its versions/aliases" (a prefix test, not LIKE: names may
+    hold `_`, a LIKE wildcard)."""
+    return (f"{column} = ? OR substr({column}, 1, ?) IN (?, ?)", (name, len(name) + 1, f"{name}@", f"{name}:"))
 
 
 def _connect_postgres(url: str):

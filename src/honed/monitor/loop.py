@@ -5,15 +5,19 @@ preference pair: a down-rated answer with a correction (chosen = correction), or
 to the same conversation. Each new correction goes to training or to a held-out slice by a hash of its request
 id, so the split never changes between runs. Pairs are validated, redacted and de-duplicated here; the SFT
 examples go through `honed data prepare` with the rest of the data (validation, PII, dedup, contamination).
+Workbench reviews (votes and expert ratings, see `honed.monitor.reviews`) join the same path: their answers to
+learn become SFT or held-out rows, their pairs are cleaned with the feedback's.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from honed.core.config import Config
+from honed.monitor.reviews import Review
 from honed.monitor.traffic import Feedback, last_user_text
 
 
@@ -36,8 +40,9 @@ def is_heldout(request_id: str, fraction: float) -> bool:
     return bucket < fraction
 
 
-def feedback_data(feedback: list[Feedback], consumed: set[str], cfg: Config) -> FeedbackData:
-    """The examples in feedback not consumed by an earlier retrain."""
+def feedback_data(feedback: list[Feedback], consumed: set[str], cfg: Config,
+                  reviews: Sequence[Review] = ()) -> FeedbackData:
+    """The examples in feedback and in workbench reviews not consumed by an earlier retrain."""
     found = FeedbackData()
     fresh = [f for f in feedback if f.key not in consumed]
     for item in fresh:
@@ -50,6 +55,8 @@ def feedback_data(feedback: list[Feedback], consumed: set[str], cfg: Config) -> 
             (found.heldout if held else found.sft).append(row)
             found.used[item.key] = "heldout" if held else "sft"
     pairs, keys = preference_pairs(fresh, feedback)
+    review_pairs, review_keys = review_examples(found, [r for r in reviews if r.key not in consumed], cfg)
+    pairs, keys = pairs + review_pairs, keys + review_keys
     if cfg.objective.task == "classification" and cfg.objective.labels:  # a preferred answer must be a label
         pairs = [p for p in pairs if p["chosen"].strip() in cfg.objective.labels]
     found.preference, skipped = clean_pairs(pairs, cfg)
@@ -60,16 +67,44 @@ def feedback_data(feedback: list[Feedback], consumed: set[str], cfg: Config) -> 
 
 def sft_row(item: Feedback, cfg: Config) -> tuple[dict | None, str]:
     """A correction as a training row in the config's own shape (classification: text + label)."""
-    text = last_user_text(item.messages)
-    if not text:
+    if not last_user_text(item.messages):
         return None, "no_user_message: the logged request has no user turn"
-    answer = item.correction.strip()
+    return answer_row(item.messages, item.correction, cfg)
+
+
+def answer_row(messages: list[dict], answer: str, cfg: Config) -> tuple[dict | None, str]:
+    """The conversation + the answer to learn, in the config's own shape (classification: text + label)."""
+    text, answer = last_user_text(messages), answer.strip()
+    if not text:
+        return None, "no_user_message: the prompt is empty"
     if cfg.objective.task == "classification":
         if cfg.objective.labels and answer not in cfg.objective.labels:
             return None, f"label_not_in_set: correction {answer!r} is not one of objective.labels"
         return {cfg.data.text_column: text, cfg.data.label_column: answer}, ""
-    turns = [m for m in item.messages if m.get("role") in ("user", "assistant")]
+    turns = [m for m in messages if m.get("role") in ("user", "assistant")]
     return {"messages": [*turns, {"role": "assistant", "content": answer}]}, ""
+
+
+def review_examples(found: FeedbackData, fresh: list[Review], cfg: Config) -> tuple[list[dict], list[str]]:
+    """Workbench reviews: the answer to learn goes to training or to the held-out slice (by a hash of the review's
+    key, like a correction's request id); the pairs of a held-out review are dropped, its prompt being test data.
+    Returns the pairs (cleaned with the feedback's) and the keys of the reviews that gave them."""
+    pairs, keys = [], []
+    for review in fresh:
+        messages = [{"role": "user", "content": review.prompt}]
+        held = bool(review.answer) and is_heldout(review.key, cfg.monitor.retrain_heldout_fraction)
+        if review.answer:
+            row, reason = answer_row(messages, review.answer, cfg)
+            if row is None:
+                found.skipped.append({"request_id": None, "review": review.key, "reason": reason})
+            else:
+                (found.heldout if held else found.sft).append(row)
+                found.used[review.key] = "heldout" if held else "sft"
+        if review.pairs and not held:
+            pairs += [{"prompt": messages, "chosen": chosen.strip(), "rejected": rejected}
+                      for chosen, rejected in review.pairs]
+            keys.append(review.key)
+    return pairs, keys
 
 
 def preference_pairs(fresh: list[Feedback], everything: list[Feedback]) -> tuple[list[dict], list[str]]:

@@ -1,7 +1,8 @@
 """Votes and ratings as training data (preference pairs, SFT rows) and as Label Studio tasks.
 
 Preference pairs use the explicit prompt/chosen/rejected shape and SFT rows the chat `messages` shape, both read
-by `honed data check` and `honed data prepare`.
+by `honed data check` and `honed data prepare`. What a review teaches is decided in `honed.monitor.reviews`, which
+`honed retrain` uses too, so the files and the retrain agree.
 """
 from __future__ import annotations
 
@@ -10,46 +11,17 @@ from pathlib import Path
 
 from honed.core.errors import HonedError
 from honed.core.store import Store
+from honed.monitor import reviews
 
 
-def _user(text: str) -> list[dict]:
-    return [{"role": "user", "content": text}]
-
-
-def _assistant(text: str) -> list[dict]:
-    return [{"role": "assistant", "content": text}]
-
-
-def preference_pairs(votes: list) -> list[dict]:
-    """A decisive vote → (winner, loser); a correction beats every answer it replaced."""
-    pairs = []
-    for v in votes:
-        answers = {"left": v["left_answer"], "right": v["right_answer"]}
-        meta = {"source": "honed-ui", "vote_id": v["id"], "reviewer": v["reviewer"]}
-        if v["vote"] in answers:
-            loser = answers["right" if v["vote"] == "left" else "left"]
-            pairs.append(_pair(v["prompt"], answers[v["vote"]], loser, meta))
-        if v["correction"]:
-            for side in ("left", "right"):
-                if answers[side].strip() != v["correction"].strip():
-                    pairs.append(_pair(v["prompt"], v["correction"], answers[side], {**meta, "corrects": side}))
-    return pairs
-
-
-def _pair(prompt: str, chosen: str, rejected: str, meta: dict) -> dict:
-    return {"prompt": _user(prompt), "chosen": _assistant(chosen), "rejected": _assistant(rejected), "meta": meta}
+def preference_pairs(votes: list, ratings: list = ()) -> list[dict]:
+    """A decisive vote → (winner, loser); a correction beats every answer it replaced (honed.monitor.reviews)."""
+    return reviews.preference_rows(reviews.reviews(votes, ratings))
 
 
 def sft_rows(votes: list, ratings: list) -> list[dict]:
     """Corrections (from votes and expert ratings) and answers an expert rated correct with 4 or 5."""
-    rows = [{"messages": _user(v["prompt"]) + _assistant(v["correction"]),
-             "meta": {"source": "honed-ui", "vote_id": v["id"]}} for v in votes if v["correction"]]
-    for r in ratings:
-        text = r["correction"] or (r["answer"] if r["correct"] and (r["score"] or 0) >= 4 else None)
-        if text:
-            rows.append({"messages": _user(r["prompt"]) + _assistant(text),
-                         "meta": {"source": "honed-ui", "rating_id": r["id"]}})
-    return rows
+    return reviews.sft_rows(reviews.reviews(votes, ratings))
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

@@ -89,7 +89,7 @@ def add(app: FastAPI) -> None:
         with open_store(request) as store:
             votes, scored = store.votes(), store.expert_ratings()
             if name == "preferences.jsonl":
-                body = _jsonl(exports.preference_pairs(votes))
+                body = _jsonl(exports.preference_pairs(votes, scored))
             elif name == "sft.jsonl":
                 body = _jsonl(exports.sft_rows(votes, scored))
             elif name == "label-studio.json":

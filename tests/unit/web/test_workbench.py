@@ -100,10 +100,10 @@ def test_reviewers_cannot_promote(bench):
     assert answer.status_code == 403
 
 
-TOPICS = ["refund for a broken kettle", "password reset loop", "invoice shows the wrong VAT", "parcel went to a neighbour",
-          "app crashes when uploading photos", "double charge on my card", "cancel the yearly plan",
-"change the delivery address", "discount code rejected", "account locked after travel",
-          "missing pages in the manual", "slow sync between laptop and phone"]
+TOPICS = ["refund for a broken kettle", "password reset loop", "invoice shows the wrong VAT",
+          "parcel went to a neighbour", "app crashes when uploading photos", "double charge on my card",
+          "cancel the yearly plan", "change the delivery address", "discount code rejected",
+          "account locked after travel", "missing pages in the manual", "slow sync between laptop and phone"]
 
 
 def varied_battles(path):
