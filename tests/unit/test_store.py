@@ -107,9 +107,28 @@ def test_request_log_and_feedback(store_target):  # noqa: F811
         assert store.add_feedback("q1", 1, correction="hey") is True
         assert store.add_feedback("missing", -1) is False
         assert [f["correction"] for f in store.feedback()] == ["hey"]
-        [exchange] = logged_requests(store.db, model="m")
+        [exchange] = logged_requests(store, model="m")
         assert exchange.input == "hi" and exchange.rating == 1 and exchange.latency_ms == 250
-        assert [f.correction for f in logged_feedback(store.db)] == ["hey"]
+        assert [f.correction for f in logged_feedback(store)] == ["hey"]
+        assert [f.correction for f in logged_feedback(store.db)] == ["hey"]  # a bare connection still reads
+
+
+def test_request_windows_and_latest_ratings(store_target):  # noqa: F811
+    """The monitor's reads are Store methods: they must answer the same on SQLite and PostgreSQL."""
+    with Store(store_target) as store:
+        for rid, when in (("old", 1000.0), ("new", 2000.0), ("newer", 3000.0)):
+            store.log_request(rid, model="m", adapter=None, version="m:1", endpoint="/v1/completions",
+                              request={"prompt": rid}, response="x", latency_s=0.1, prompt_tokens=1,
+                              completion_tokens=1, sampling={})
+            with store.db:
+                store.db.execute("UPDATE requests SET time=? WHERE id=?", (when, rid))
+        assert [r["id"] for r in store.requests_since(1500)] == ["new", "newer"]
+        assert [r["id"] for r in store.requests_since()] == ["old", "new", "newer"]
+        assert store.latest_ratings() == {}
+        store.add_feedback("new", -1)
+        store.add_feedback("new", 1)  # the newest rating wins
+        store.add_feedback("old", None, correction="no rating")
+        assert store.latest_ratings() == {"new": 1}
 
 
 def test_a_failed_transaction_leaves_nothing(store_target):  # noqa: F811

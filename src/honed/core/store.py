@@ -158,6 +158,14 @@ class Store:
             self.db = dialect.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS)
         self.version = migrate(self.db)
 
+    @classmethod
+    def on_connection(cls, db) -> Self:
+        """A Store over another Store's open, migrated connection (`store.db`); closing it stays the owner's job."""
+        store = cls.__new__(cls)
+        store.path, store.url, store.db = None, None, db
+        store.version = dialect.schema_version(db)
+        return store
+
     def close(self) -> None:
         self.db.close()
 
@@ -317,6 +325,15 @@ class Store:
 
     def requests(self, limit: int = 100) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM requests ORDER BY time DESC LIMIT ?", (limit,)).fetchall()
+
+    def requests_since(self, since: float = 0) -> list[sqlite3.Row]:
+        """Every logged request from the unix time `since` on, oldest first (the monitor's window)."""
+        return self.db.execute("SELECT * FROM requests WHERE time >= ? ORDER BY time", (since,)).fetchall()
+
+    def latest_ratings(self) -> dict[str, int]:
+        """Each rated request's newest rating (feedback without a rating is left out)."""
+        rows = self.db.execute("SELECT request_id, rating FROM feedback WHERE rating IS NOT NULL ORDER BY time")
+        return {str(r["request_id"]): r["rating"] for r in rows}
 
     def add_feedback(self, request_id: str, rating: int, correction: str | None = None,
                      comment: str | None = None) -> bool:

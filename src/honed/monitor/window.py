@@ -27,7 +27,7 @@ def monitor_model(ref: str, since: str, monitor: Monitor | None = None) -> tuple
     cfg = load_config(run_dir / "config.yaml") if (run_dir / "config.yaml").is_file() else None
     start = time.time() - parse_since(since)
     with Store() as store:
-        current = logged_requests(store.db, model=ref, since=start)
+        current = logged_requests(store, model=ref, since=start)
     if not current:
         raise HonedError(f"no logged requests for `{ref}` in the last {since}",
                          "serve the model with `honed serve` (it logs every request) or widen --since")
