@@ -66,3 +66,16 @@ def resolve_reference(ref: str | Path) -> Path:
         raise HonedError(f"`{ref}` is version {row['version']}, whose run directory `{path}` no longer exists",
                          "restore the directory, or promote another version to this alias")
     return path
+
+
+def resolve_report(ref: str) -> Path:
+    """The report.json of the version `ref` names (`honed gate CANDIDATE --against NAME@production`)."""
+    row = resolve_version(ref)
+    concrete = f"{row['name']}:{row['version']}"
+    hint = f"evaluate it: honed eval CONFIG --run {concrete}"
+    if not row["report_path"]:
+        raise HonedError(f"`{ref}` is version {concrete}, which has no report yet", hint)
+    path = Path(row["report_path"])
+    if not path.is_file():
+        raise HonedError(f"`{ref}` is version {concrete}, whose report `{path}` no longer exists", hint)
+    return path
