@@ -427,8 +427,14 @@ def _connect_postgres(url: str):
 
 
 def _private_file(path: Path) -> None:
-    """Create the database file 0600 (SQLite gives its -wal/-shm files the same mode), and tighten an old one."""
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
+    """Create the database file 0600 (SQLite gives its -wal/-shm files the same mode), and tighten an old one.
+
+    An existing file is never opened here: closing any descriptor of it drops every POSIX lock this process
+    holds on it, including those of Stores already open (e.g. `honed serve`'s request log), after which another
+    process may take the database for unused and delete its WAL index under them ("disk I/O error")."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
+    except FileExistsError:
+        pass
     if os.stat(path).st_mode & 0o077:
         os.chmod(path, 0o600)

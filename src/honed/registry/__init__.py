@@ -22,4 +22,5 @@ from honed.registry.references import (  # noqa: F401
     resolve_reference,
     resolve_report,
     resolve_version,
+    serving_resolver,
 )
