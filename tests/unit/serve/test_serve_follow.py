@@ -4,6 +4,7 @@ moves and keeps answering with what it has when the new version cannot swap in."
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -59,8 +60,7 @@ async def rest_text(chunks) -> str:
 
 
 def test_a_swap_answers_new_requests_with_the_new_adapter_and_lets_in_flight_ones_finish(backend, runs):
-    spec = parse_spec(f"m@production={runs[1]}")
-    spec = type(spec)(**{**spec.__dict__, "version": "m:2"})
+    spec = replace(parse_spec(f"m@production={runs[1]}"), version="m:2")
 
     async def scenario():
         alone_old, _ = await answer(backend)
@@ -91,14 +91,22 @@ def test_a_swap_answers_new_requests_with_the_new_adapter_and_lets_in_flight_one
     assert old_key not in backend.pool.model.peft_config and after_swap.key in backend.pool.model.peft_config
 
 
+def follow_as_version_1(backend) -> None:
+    """Serve `m@production` as if a resolver had said: version m:1, following m@production."""
+    served = backend.pool.served
+    served["m@production"] = replace(served["m@production"], version="m:1", follows="m@production")
+
+
 def test_the_follower_swaps_when_the_reference_moves(backend, runs):
     where = {"now": (runs[0], "m:1", True)}
+    follow_as_version_1(backend)
     follower = Follower(backend, lambda ref: where["now"] if ref == "m@production" else None, interval_s=0.05)
-    backend.pool.served["m@production"] = backend.pool.served["m@production"].__class__(
-        **{**backend.pool.served["m@production"].__dict__, "version": "m:1", "follows": "m@production"})
+    assert follower.status["m@production"]["follows"] == "m@production"
+    key_before = backend.served("m@production").key
 
     async def scenario():
-        unchanged = await follower.check_all()
+        await follower.check_all()  # the reference has not moved: nothing changes
+        unchanged = backend.served("m@production")
         where["now"] = (runs[1], "m:2", True)
         task = asyncio.create_task(follower.run())
         for _ in range(100):
@@ -109,7 +117,8 @@ def test_the_follower_swaps_when_the_reference_moves(backend, runs):
         return unchanged, await answer(backend)
 
     unchanged, (_, version) = asyncio.run(scenario())
-    assert unchanged is None and version == "m:2"
+    assert (unchanged.version, unchanged.key) == ("m:1", key_before)
+    assert version == "m:2" and backend.served("m@production").key != key_before
     assert follower.status["m@production"]["version"] == "m:2" and follower.status["m@production"]["error"] is None
 
 
@@ -117,8 +126,7 @@ def test_a_version_that_cannot_swap_in_is_refused_and_the_old_one_keeps_answerin
     other_base = tmp_path / "other"
     make_adapter_run(other_base, 3)
     (other_base / "config.yaml").write_text("model:\n  base: tiny-random\ntrain:\n  seed: 9\n")  # another base
-    backend.pool.served["m@production"] = backend.pool.served["m@production"].__class__(
-        **{**backend.pool.served["m@production"].__dict__, "version": "m:1", "follows": "m@production"})
+    follow_as_version_1(backend)
     answers = iter([(other_base, "m:3", True), FileNotFoundError("the store is gone")])
 
     def resolve(_ref):
