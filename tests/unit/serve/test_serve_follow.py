@@ -162,3 +162,11 @@ def test_a_reference_is_served_under_the_name_asked_for_as_the_version_it_resolv
     pinned = parse_spec("m:1", lambda target: (runs[0], "m:1", False))
     assert (pinned.name, pinned.version, pinned.follows) == ("m:1", "m:1", None)
     assert Path(pinned.adapter).is_dir()
+
+
+def test_a_negative_follow_interval_is_a_usage_error():
+    from honed.core.errors import HonedError
+    from honed.serve.server import ServeOptions, build_app
+
+    with pytest.raises(HonedError, match="--follow-interval"):
+        build_app(ServeOptions(models=["tiny-random"], follow_interval=-1))
