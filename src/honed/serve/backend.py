@@ -130,8 +130,9 @@ class LocalBackend:
     async def _updates(self, request: Sampling, served: Served | None) -> tuple[int, AsyncIterator[tuple[int, Update]]]:
         """Submit the request's n sequences; yield (choice index, update) as the worker produces them.
 
-        No `await` between choosing the adapter and submitting: a swap (also on the event loop) cannot retire
-        the adapter in between, so the worker sees these sequences before it may unload it."""
+        Nothing between choosing the adapter (`served`, by the caller in the same event-loop step) and submitting
+        yields to the loop: a swap (also on the loop) cannot retire that adapter in between, so the worker sees
+        these sequences before it may unload it."""
         served = served or self.served(request.model)
         ids = self._prompt_ids(request)
         loop = asyncio.get_running_loop()

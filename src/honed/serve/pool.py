@@ -47,6 +47,8 @@ class ModelPool:
     tokenizer: object
     base: str
     served: dict[str, ServedModel] = field(default_factory=dict)
+    adapters_loaded: int = 0  # keys handed out so far: a key is never reused
+    seed: int = 0  # of the base (tiny-random's weights depend on it)
 
     @property
     def uses_adapters(self) -> bool:
@@ -56,9 +58,6 @@ class ModelPool:
     def context_length(self) -> int:
         config = self.model.config
         return int(getattr(config, "max_position_embeddings", None) or 2048)
-
-    adapters_loaded: int = 0  # keys handed out so far: a key is never reused
-    seed: int = 0  # of the base (tiny-random's weights depend on it)
 
     def lookup(self, name: str) -> ServedModel | None:
         return self.served.get(name)
