@@ -45,6 +45,26 @@ def log_traffic(name: str, start: int, count: int) -> None:
             log_feedback(store.db, rid, -1, correction="billing", comment="this is a billing ticket")
 
 
+def frozen_test_text(run_root) -> str:
+    """The user text of one row of the production version's frozen test split."""
+    from honed.monitor.traffic import last_user_text
+
+    row = json.loads((run_root / "data" / "test.jsonl").read_text().splitlines()[0])
+    return row["text"] if "text" in row else last_user_text(row["messages"])
+
+
+def log_correction(name: str, text: str) -> None:
+    """A corrected request whose id goes to training, not to the held-out slice (the split is by id hash)."""
+    from honed.monitor.loop import is_heldout
+
+    rid = next(f"{name}-leak-{i}" for i in range(100) if not is_heldout(f"{name}-leak-{i}", 0.2))
+    with Store() as store:
+        messages = [{"role": "system", "content": "Route the ticket: billing, shipping or login."},
+                    {"role": "user", "content": text}]
+        log_request(store.db, f"{name}@production", messages, "shipping", request_id=rid)
+        log_feedback(store.db, rid, -1, correction="login")
+
+
 def versions(name: str) -> list:
     with Store() as store:
         return store.model_versions(name)
@@ -57,6 +77,8 @@ def test_the_loop_retrains_gates_promotes_and_is_idempotent(project, capsys):
     assert versions(name)[0]["report_path"] == str((root / "v1" / "report.json").resolve())
     assert main(["models", "promote", name, "1", "--alias", "production"]) == 0
     log_traffic(name, 0, 12)
+    leaked = frozen_test_text(root / "v1")
+    log_correction(name, leaked)  # a user sends a message of the frozen test split, and corrects the answer
     capsys.readouterr()
 
     assert main(["monitor", "--model", f"{name}@production", "--since", "7d", "--json"]) == 0
@@ -81,6 +103,8 @@ def test_the_loop_retrains_gates_promotes_and_is_idempotent(project, capsys):
     test_rows = (first / "data" / "test.jsonl").read_text().splitlines()
     frozen = (root / "v1" / "data" / "test.jsonl").read_text().splitlines()
     assert len(test_rows) >= len(frozen)  # the frozen test split (+ held-out feedback)
+    assert leaked in (first / "feedback" / "sft.jsonl").read_text()  # the correction was a training candidate…
+    assert not any(leaked in row for row in train_rows)  # …and never reached training: contamination dropped
 
     # No new feedback: nothing new at all (no run directory, version, dataset or consumed input).
     before = store_counts(name)
@@ -122,6 +146,16 @@ def test_eval_takes_a_registry_reference(project, capsys):
     assert versions(name)[0]["report_path"] == str((out / "report.json").resolve())  # the newest report is the version's
     assert main(["eval", str(root / "honed.yaml"), "--run", f"{name}@nowhere", *FAST]) == 2
     assert "no alias `nowhere`" in capsys.readouterr().err
+
+
+def test_export_takes_a_registry_reference(project, capsys):
+    root, name = project
+    out = root / "export-by-ref"
+    assert main(["export", f"{name}:1", "--output", str(out)]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == str(out)
+    assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()
+    assert main(["export", f"{name}:99"]) == 2
+    assert "no version 99" in capsys.readouterr().err
 
 
 def test_honed_train_registers_a_version_without_a_report(project):
