@@ -48,7 +48,7 @@ def logged_versions(db, model: str) -> list[str]:
         return [r["version"] for r in reversed(store.requests(10_000)) if r["model"] == model]
 
 
-@pytest.mark.slow  # ~80 s measured with load average 18 on the shared 2-core machine (server start dominates)
+@pytest.mark.slow  # 16 s at load average 8, 82 s at 18 on the shared 2-core machine (server start dominates)
 def test_serving_an_alias_follows_a_promotion_without_dropping_a_request(tmp_path):
     name = f"follow-{uuid.uuid4().hex[:6]}"
     db = honed_home() / "honed.db"
