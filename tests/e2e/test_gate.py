@@ -75,3 +75,47 @@ def test_gate_bad_input_exit_2(tmp_path, capsys, setup):
     code = main(["gate", str(candidate if setup != "missing" else tmp_path / "nowhere"), "--against", str(base), *args])
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error:") and "Traceback" not in err
+
+
+def test_gate_takes_registry_references_on_either_side(tmp_path, capsys):
+    """`--against NAME@ALIAS` and `NAME:VERSION` resolve to that version's report.json."""
+    import uuid
+
+    from honed.core.store import Store
+    from honed.registry import promote, register_run
+
+    name = f"gate-{uuid.uuid4().hex[:6]}"
+    with Store() as store:
+        for version, values in ((1, BASE), (2, {**BASE, "accuracy": BASE["accuracy"] - 0.02})):
+            report = write_report(tmp_path / f"v{version}", values)
+            register_run(store, name, f"run-{name}-{version}", tmp_path / f"v{version}", report_path=report,
+                         report=json.loads(report.read_text()))
+        promote(store, name, 1, "production")
+    assert main(["gate", f"{name}:2", "--against", f"{name}@production", "--json"]) == 1
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["failures"] and all("accuracy" in f for f in verdict["failures"])
+    assert (verdict["candidate"], verdict["baseline"]) == (str(tmp_path / "v2" / "report.json"),
+                                                         str(tmp_path / "v1" / "report.json"))
+    assert main(["gate", str(tmp_path / "v1"), "--against", f"{name}:2"]) == 0  # a path against a version
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("reference, message", [("{name}@staging", "no alias `staging`"),
+                                                ("{name}:7", "no version 7"),
+                                                ("nobody-{name}@production", "no model named"),
+                                                ("{name}:2", "has no report yet")])
+def test_gate_reference_naming_nothing_is_a_clear_error(tmp_path, capsys, reference, message):
+    import uuid
+
+    from honed.core.store import Store
+    from honed.registry import promote, register_run
+
+    name = f"gate-{uuid.uuid4().hex[:6]}"
+    report = write_report(tmp_path / "v1", BASE)
+    with Store() as store:
+        register_run(store, name, f"run-{name}-1", tmp_path / "v1", report_path=report)
+        register_run(store, name, f"run-{name}-2", tmp_path / "v2")  # trained, never evaluated
+        promote(store, name, 1, "production")
+    assert main(["gate", str(report), "--against", reference.format(name=name)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and message in err and "Traceback" not in err

@@ -1,10 +1,14 @@
 """The SQLite store: migrations apply on open, in order, once; records round-trip."""
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
+from pathlib import Path
 
 from honed.core.store import MIGRATIONS, Store, migrate
+
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def test_fresh_database_reaches_latest_version(tmp_path):
@@ -107,9 +111,28 @@ def test_request_log_and_feedback(store_target):  # noqa: F811
         assert store.add_feedback("q1", 1, correction="hey") is True
         assert store.add_feedback("missing", -1) is False
         assert [f["correction"] for f in store.feedback()] == ["hey"]
-        [exchange] = logged_requests(store.db, model="m")
+        [exchange] = logged_requests(store, model="m")
         assert exchange.input == "hi" and exchange.rating == 1 and exchange.latency_ms == 250
-        assert [f.correction for f in logged_feedback(store.db)] == ["hey"]
+        assert [f.correction for f in logged_feedback(store)] == ["hey"]
+        assert [f.correction for f in logged_feedback(store.db)] == ["hey"]  # a bare connection still reads
+
+
+def test_request_windows_and_latest_ratings(store_target):  # noqa: F811
+    """The monitor's reads are Store methods: they must answer the same on SQLite and PostgreSQL."""
+    with Store(store_target) as store:
+        for rid, when in (("old", 1000.0), ("new", 2000.0), ("newer", 3000.0)):
+            store.log_request(rid, model="m", adapter=None, version="m:1", endpoint="/v1/completions",
+                              request={"prompt": rid}, response="x", latency_s=0.1, prompt_tokens=1,
+                              completion_tokens=1, sampling={})
+            with store.db:
+                store.db.execute("UPDATE requests SET time=? WHERE id=?", (when, rid))
+        assert [r["id"] for r in store.requests_since(1500)] == ["new", "newer"]
+        assert [r["id"] for r in store.requests_since()] == ["old", "new", "newer"]
+        assert store.latest_ratings() == {}
+        store.add_feedback("new", -1)
+        store.add_feedback("new", 1)  # the newest rating wins
+        store.add_feedback("old", None, correction="no rating")
+        assert store.latest_ratings() == {"new": 1}
 
 
 def test_workbench_rows_get_their_ids(store_target):  # noqa: F811 - psycopg has no lastrowid
@@ -140,3 +163,27 @@ def test_literal_percent_and_question_mark_placeholders(store_target):  # noqa: 
         store.record_dataset("h2", "other", "/y", 2)
         rows = store.db.execute("SELECT hash FROM datasets WHERE name LIKE '50%' AND rows >= ?", (1,)).fetchall()
         assert [r["hash"] for r in rows] == ["h1"]
+
+
+def test_opening_a_second_store_keeps_the_first_ones_locks(tmp_path):
+    """`honed serve` keeps its request log open and opens the store again (alias checks) while other processes
+    open and close it. A stray close of the file once dropped the log's locks: the next process to close took
+    the database for unused and deleted its WAL under the log, whose later rows nobody else could see."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "h.db"
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+
+    def runs_seen_by_another_process() -> str:
+        script = f"from honed.core.store import Store\nwith Store({str(path)!r}) as s: print(sorted(r['id'] for r in s.runs()))"
+        return subprocess.run([sys.executable, "-c", script], check=True, env=env, capture_output=True,
+                              text=True).stdout.strip()
+
+    with Store(path) as long_lived:
+        long_lived.start_run("r1", "train", "p", "/x", {})
+        Store(path).close()  # a second opener in this process
+        assert runs_seen_by_another_process() == "['r1']"
+        assert (tmp_path / "h.db-wal").exists()  # still ours: the other process must not have removed it
+        long_lived.start_run("r2", "train", "p", "/x", {})
+        assert runs_seen_by_another_process() == "['r1', 'r2']"

@@ -24,8 +24,8 @@ def run_eval(args) -> int:
 def run_gate(args) -> int:
     from honed.evaluate.gate import check_gate, format_value, load_report
 
-    candidate, candidate_path = load_report(args.candidate)
-    baseline, baseline_path = load_report(args.against)
+    candidate, candidate_path = load_report(_report_of(args.candidate))
+    baseline, baseline_path = load_report(_report_of(args.against))
     tolerance = args.tolerance
     if tolerance is None:
         tolerance = float((candidate.get("gate") or {}).get("tolerance", DEFAULT_GATE_TOLERANCE))
@@ -48,6 +48,13 @@ def run_gate(args) -> int:
     return 0 if result.passed else 1
 
 
+def _report_of(reference: str) -> str:
+    """A registry reference (NAME@ALIAS, NAME:VERSION) becomes its version's report.json; anything else is kept."""
+    from honed.registry import is_reference, resolve_report
+
+    return str(resolve_report(reference)) if is_reference(reference) else reference
+
+
 def register(verbs) -> None:
     ev = verbs.add_parser("eval", help="evaluate baselines and a trained run side by side")
     add_config_args(ev)
@@ -57,9 +64,12 @@ def register(verbs) -> None:
     gate = verbs.add_parser("gate", help="CI gate: objective met and no metric regressed against a baseline report",
                             description="Exit 0 when CANDIDATE meets its objective and no checked metric falls more "
                                         "than the tolerance below BASELINE; exit 1 naming each failing metric.")
-    gate.add_argument("candidate", metavar="CANDIDATE", help="report.json, a directory holding one, or a run id")
+    gate.add_argument("candidate", metavar="CANDIDATE",
+                      help="report.json, a directory holding one, a run id, or a registered version (NAME@ALIAS, "
+                           "NAME:VERSION)")
     gate.add_argument("--against", required=True, metavar="BASELINE",
-                      help="the report to compare with (report.json, directory or run id)")
+                      help="the report to compare with (report.json, directory, run id, NAME@ALIAS or "
+                           "NAME:VERSION, e.g. --against tiny@production)")
     gate.add_argument("--tolerance", type=float, default=None,
                       help="allowed drop per metric (default: the candidate report's evaluation.gate_tolerance, "
                            f"else {DEFAULT_GATE_TOLERANCE})")

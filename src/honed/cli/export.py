@@ -10,7 +10,8 @@ def register(verbs) -> None:
         description="Export a trained run. merged: the adapter folded into the base in full precision, with "
                     "tokenizer, chat template, generation_config.json and a model card. gguf: one .gguf file "
                     "(llama.cpp / Ollama) plus a Modelfile. Prints the exported path last.")
-    parser.add_argument("run", metavar="RUN", help="run directory written by `honed train` (or `honed run`'s output)")
+    parser.add_argument("run", metavar="RUN", help="run directory written by `honed train` (or `honed run`'s "
+                        "output), or a registered version: NAME@ALIAS, NAME:VERSION")
     parser.add_argument("--format", "-f", dest="fmt", choices=("merged", "gguf"), default="merged")
     # Not argparse `choices`: an unsupported value gets honed's message with the fix (exit 2).
     parser.add_argument("--quant", "-q", default=None,
@@ -22,7 +23,8 @@ def register(verbs) -> None:
 
 def run_export(args) -> int:
     from honed.export.api import export_run
+    from honed.registry import resolve_reference
 
-    path = export_run(args.run, args.fmt, args.quant, args.output)
+    path = export_run(resolve_reference(args.run), args.fmt, args.quant, args.output)  # NAME@ALIAS, NAME:VERSION
     print(path)
     return 0

@@ -26,10 +26,14 @@ def run_monitor(args) -> int:
         raise HonedError("`honed monitor` needs --model NAME@ALIAS (the request log) or the `drift` verb (files)",
                          "run `honed monitor --model NAME@production --since 7d` or "
                          "`honed monitor drift --reference FILE --current FILE`")
-    from honed.monitor.window import monitor_model
+    from honed.monitor.window import monitor_model, save_latest
 
     report, reference, current = monitor_model(args.model, args.since)
-    return _show(args, report, reference, current)
+    saved = save_latest(report, reference, current)  # the dashboard's drift status of this model
+    code = _show(args, report, reference, current)
+    if not args.json:  # --json keeps stdout one JSON document
+        print(saved)
+    return code
 
 
 def _show(args, report: dict, reference, current) -> int:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 
 def run_serve(args) -> int:
+    from honed.registry import serving_resolver
     from honed.serve.server import ServeOptions, run
 
     options = ServeOptions(
@@ -12,7 +13,8 @@ def run_serve(args) -> int:
         max_batch=args.max_batch, max_waiting=args.max_waiting, max_concurrency=args.max_concurrency,
         max_body_bytes=args.max_body_bytes, log_sample_rate=args.log_sample_rate, redact=not args.no_redact,
         db=Path(args.db) if args.db else None, tensor_parallel_size=args.tensor_parallel_size,
-        vllm_port=args.vllm_port, upstream=args.upstream)
+        vllm_port=args.vllm_port, upstream=args.upstream, resolve=serving_resolver(args.db),
+        follow_interval=args.follow_interval)
     if args.no_ui:
         run(options)
         return 0
@@ -40,8 +42,10 @@ def register(verbs) -> None:
     serve = verbs.add_parser("serve", help="OpenAI-compatible server for a model, an export or trained adapters",
                              description="Serve MODEL… behind /v1/chat/completions, /v1/completions, /v1/models, "
                              "/v1/feedback, /health and /metrics. MODEL is tiny-random, smollm2-135m-instruct, a "
-                             "HF directory (e.g. a merged export) or run directories whose adapters share one base "
-                             "(NAME=RUN names one); clients choose by the `model` field.")
+                             "HF directory (e.g. a merged export), run directories whose adapters share one base, "
+                             "or registered versions: NAME:VERSION, and NAME@ALIAS, which is followed (when the "
+                             "alias moves, the new version swaps in without dropping a request). NAME=MODEL names "
+                             "one; clients choose by the `model` field.")
     serve.add_argument("models", nargs="+", metavar="MODEL")
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8000)
@@ -63,5 +67,7 @@ def register(verbs) -> None:
     serve.add_argument("--vllm-port", type=int, metavar="PORT", help="vllm: its own port (default: a free one)")
     serve.add_argument("--upstream", metavar="URL",
                        help="vllm: proxy to this already running OpenAI-compatible server instead of starting one")
+    serve.add_argument("--follow-interval", type=float, default=5.0, metavar="SECONDS",
+                       help="how often a NAME@ALIAS model checks whether its alias moved (default 5; 0: never)")
     serve.add_argument("--no-ui", action="store_true", help="do not mount the web workbench at `/`")
     serve.set_defaults(handler="honed.cli.serve:run_serve")

@@ -158,6 +158,14 @@ class Store:
             self.db = dialect.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS)
         self.version = migrate(self.db)
 
+    @classmethod
+    def on_connection(cls, db) -> Self:
+        """A Store over another Store's open, migrated connection (`store.db`); closing it stays the owner's job."""
+        store = cls.__new__(cls)
+        store.path, store.url, store.db = None, None, db
+        store.version = dialect.schema_version(db)
+        return store
+
     def close(self) -> None:
         self.db.close()
 
@@ -318,6 +326,15 @@ class Store:
     def requests(self, limit: int = 100) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM requests ORDER BY time DESC LIMIT ?", (limit,)).fetchall()
 
+    def requests_since(self, since: float = 0) -> list[sqlite3.Row]:
+        """Every logged request from the unix time `since` on, oldest first (the monitor's window)."""
+        return self.db.execute("SELECT * FROM requests WHERE time >= ? ORDER BY time", (since,)).fetchall()
+
+    def latest_ratings(self) -> dict[str, int]:
+        """Each rated request's newest rating (feedback without a rating is left out)."""
+        rows = self.db.execute("SELECT request_id, rating FROM feedback WHERE rating IS NOT NULL ORDER BY time")
+        return {str(r["request_id"]): r["rating"] for r in rows}
+
     def add_feedback(self, request_id: str, rating: int, correction: str | None = None,
                      comment: str | None = None) -> bool:
         """Attach feedback to a logged request; False (nothing written) when no such request was logged."""
@@ -430,8 +447,14 @@ def _connect_postgres(url: str):
 
 
 def _private_file(path: Path) -> None:
-    """Create the database file 0600 (SQLite gives its -wal/-shm files the same mode), and tighten an old one."""
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-    os.close(fd)
+    """Create the database file 0600 (SQLite gives its -wal/-shm files the same mode), and tighten an old one.
+
+    An existing file is never opened here: closing any descriptor of it drops every POSIX lock this process
+    holds on it, including those of Stores already open (e.g. `honed serve`'s request log), after which another
+    process may take the database for unused and delete its WAL index under them ("disk I/O error")."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
+    except FileExistsError:
+        pass
     if os.stat(path).st_mode & 0o077:
         os.chmod(path, 0o600)

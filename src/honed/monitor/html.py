@@ -3,12 +3,12 @@ Everything that comes from data is escaped."""
 from __future__ import annotations
 
 import html
-import os
 import time
 from collections import defaultdict
 from pathlib import Path
 
 from honed.core.html import figure_html
+from honed.core.io import atomic_write_text
 from honed.monitor.traffic import Exchange
 
 STYLE = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}"
@@ -31,10 +31,7 @@ def write_html(report: dict, reference: list[Exchange], current: list[Exchange],
             "<table><tr><th>check</th><th>value</th><th>threshold</th><th>drift</th><th>detail</th></tr>"
             f"{rows}</table>{figures}</body></html>")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(page, encoding="utf-8")
-    os.replace(partial, path)
+    atomic_write_text(path, page)
     return path
 
 

@@ -1,21 +1,18 @@
 """Traffic as the monitor sees it: one `Exchange` per request, from a JSONL file or from the store's request log.
 
-The request log is written by `honed serve`. This module reads it by SQL and creates nothing. Assumed schema
-(the columns read; missing optional ones read as None):
-  requests(id TEXT, time REAL unix seconds, model TEXT, adapter TEXT, request TEXT JSON with `messages` or
-           `prompt`, response TEXT, latency_ms REAL, prompt_tokens INTEGER, completion_tokens INTEGER,
-           sampling TEXT JSON)
-  feedback(request_id TEXT, rating INTEGER (+1 up, -1 or 0 down), correction TEXT, comment TEXT, time REAL)
+The request log is written by `honed serve`; this module reads it through `honed.core.store.Store` (which owns
+the SQL, on SQLite and PostgreSQL alike) and writes nothing. Callers pass a Store; a Store's bare connection
+(`store.db`, as older callers do) is accepted too.
 """
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from honed.core.errors import HonedError
+from honed.core.store import Store
 
 LATENCY_COLUMNS = (("latency_ms", 1.0), ("latency", 1000.0), ("latency_s", 1000.0))  # (column, to ms)
 
@@ -52,10 +49,9 @@ class Feedback:
         return self.rating is not None and self.rating <= 0
 
 
-def has_table(db: sqlite3.Connection, name: str) -> bool:
-    from honed.core.db import has_table as store_has_table  # SQLite or PostgreSQL
-
-    return store_has_table(db, name)
+def as_store(source) -> Store:
+    """A Store as given, or one over the bare connection of a Store (`store.db`)."""
+    return source if isinstance(source, Store) else Store.on_connection(source)
 
 
 def parse_since(text: str) -> float:
@@ -77,15 +73,12 @@ def model_matches(logged: str | None, ref: str | None) -> bool:
     return logged == ref or logged == name or logged.startswith((f"{name}@", f"{name}:"))
 
 
-def logged_requests(db: sqlite3.Connection, model: str | None = None, since: float | None = None) -> list[Exchange]:
+def logged_requests(store: Store, model: str | None = None, since: float | None = None) -> list[Exchange]:
     """Requests logged by `honed serve` for `model` since the unix time `since`, oldest first, with ratings."""
-    if not has_table(db, "requests"):
-        return []
-    rows = db.execute("SELECT * FROM requests WHERE time >= ? ORDER BY time", (since or 0,)).fetchall()
-    ratings = _ratings(db)
+    store = as_store(store)
+    ratings = store.latest_ratings()
     found = []
-    for row in rows:
-        row = dict(row)
+    for row in map(dict, store.requests_since(since or 0)):
         if not model_matches(row.get("model"), model):
             continue
         messages = request_messages(row.get("request"))
@@ -96,28 +89,17 @@ def logged_requests(db: sqlite3.Connection, model: str | None = None, since: flo
     return found
 
 
-def logged_feedback(db: sqlite3.Connection, model: str | None = None) -> list[Feedback]:
+def logged_feedback(store: Store, model: str | None = None) -> list[Feedback]:
     """Every feedback row joined to its request (rows whose request is gone are skipped), oldest first."""
-    if not (has_table(db, "feedback") and has_table(db, "requests")):
-        return []
-    rows = db.execute("SELECT f.*, r.request AS r_request, r.response AS r_response, r.model AS r_model "
-                      "FROM feedback f JOIN requests r ON r.id = f.request_id ORDER BY f.time").fetchall()
     found = []
-    for row in map(dict, rows):
-        if not model_matches(row.get("r_model"), model):
+    for row in map(dict, as_store(store).feedback()):
+        if not model_matches(row.get("model"), model):
             continue
         key = f"{row['request_id']}@{row.get('time')}"
         found.append(Feedback(key, str(row["request_id"]), row.get("rating"), row.get("correction"),
-                              row.get("comment"), row.get("time"), request_messages(row.get("r_request")),
-                              row.get("r_response"), row.get("r_model")))
+                              row.get("comment"), row.get("time"), request_messages(row.get("request")),
+                              row.get("response"), row.get("model")))
     return found
-
-
-def _ratings(db: sqlite3.Connection) -> dict[str, int]:
-    if not has_table(db, "feedback"):
-        return {}
-    rows = db.execute("SELECT request_id, rating FROM feedback WHERE rating IS NOT NULL ORDER BY time")
-    return {str(r["request_id"]): r["rating"] for r in rows}  # the newest rating of a request wins
 
 
 def _latency_ms(row: dict) -> float | None:

@@ -16,4 +16,11 @@ from honed.registry.models import (  # noqa: F401
     stage,
     version_row,
 )
-from honed.registry.references import is_reference, parse_reference, resolve_reference, resolve_version  # noqa: F401
+from honed.registry.references import (  # noqa: F401
+    is_reference,
+    parse_reference,
+    resolve_reference,
+    resolve_report,
+    resolve_version,
+    serving_resolver,
+)

@@ -60,9 +60,40 @@ def resolve_reference(ref: str | Path) -> Path:
     """A run directory for `ref`: registry references resolve through the store, anything else is a path."""
     if not is_reference(str(ref)):
         return Path(ref)
-    row = resolve_version(str(ref))
+    return _run_dir_of(resolve_version(str(ref)), str(ref))
+
+
+def _run_dir_of(row, ref: str) -> Path:
     path = Path(row["run_dir"])
     if not path.is_dir():
         raise HonedError(f"`{ref}` is version {row['version']}, whose run directory `{path}` no longer exists",
                          "restore the directory, or promote another version to this alias")
+    return path
+
+
+def serving_resolver(store_path: Path | str | None = None):
+    """For `honed serve` (honed.serve.pool.Resolver): a registry reference → (run directory, "NAME:VERSION",
+    whether it may move: an alias does, a version number does not); anything else → None (a path, a model id).
+    Every call reads the store afresh: the server calls it again to notice that an alias moved."""
+    def resolve(target: str) -> tuple[Path, str, bool] | None:
+        parsed = parse_reference(target)
+        if parsed is None or Path(target).exists():
+            return None
+        with Store(store_path) as store:
+            row = resolve_version(target, store)
+        return _run_dir_of(row, target), f"{row['name']}:{row['version']}", parsed[1] is not None
+
+    return resolve
+
+
+def resolve_report(ref: str) -> Path:
+    """The report.json of the version `ref` names (`honed gate CANDIDATE --against NAME@production`)."""
+    row = resolve_version(ref)
+    concrete = f"{row['name']}:{row['version']}"
+    hint = f"evaluate it: honed eval CONFIG --run {concrete}"
+    if not row["report_path"]:
+        raise HonedError(f"`{ref}` is version {concrete}, which has no report yet", hint)
+    path = Path(row["report_path"])
+    if not path.is_file():
+        raise HonedError(f"`{ref}` is version {concrete}, whose report `{path}` no longer exists", hint)
     return path

@@ -6,6 +6,8 @@ Every error leaves in OpenAI's shape {"error": {"message", "type", "code"}} with
 """
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import json
 import time
@@ -41,16 +43,23 @@ class Gate:
 
 
 def create_app(backend, request_log: RequestLog, *, api_key: str | None = None, max_body_bytes: int = 1 << 20,
-               max_concurrency: int = 256) -> FastAPI:
+               max_concurrency: int = 256, follower=None) -> FastAPI:
+    """`follower` (honed.serve.follow.Follower): keeps models served by a moving reference on its newest version."""
     @asynccontextmanager
     async def lifespan(_app):
         backend.start()
+        following = asyncio.create_task(follower.run()) if follower is not None else None
         yield
+        if following is not None:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
         await backend.close()  # uvicorn has already let in-flight requests finish
         request_log.close()
 
     app = FastAPI(title="honed serve", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.backend, app.state.log, app.state.gate = backend, request_log, Gate(max_concurrency)
+    app.state.follower = follower
     app.state.metrics = ServeMetrics(backend)
     _add_guards(app, api_key, max_body_bytes)
     _add_error_handlers(app)
@@ -126,7 +135,8 @@ def _add_routes(app: FastAPI) -> None:
 
     @app.get("/health")
     async def health():
-        return {"status": "ok", "models": state.backend.model_names(), **state.backend.stats()}
+        following = {"following": state.follower.status} if state.follower is not None else {}
+        return {"status": "ok", "models": state.backend.model_names(), **state.backend.stats(), **following}
 
     @app.get("/metrics")
     async def metrics():
@@ -161,9 +171,9 @@ async def _answer(app: FastAPI, endpoint: str, body: Sampling, request_id: str):
     started = time.perf_counter()
     try:
         if body.stream:
-            chunks = await state.backend.stream(body, request_id)
+            chunks = await state.backend.stream(body, request_id, served)
         else:
-            result = await state.backend.complete(body, request_id)
+            result = await state.backend.complete(body, request_id, served)
     except BaseException:
         state.gate.leave()
         raise

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from honed.core.chat import render_prompt
-from honed.serve.engine import Batcher, Overloaded, SamplingParams, Sequence, Update
-from honed.serve.pool import ModelPool, unknown_model_message
+from honed.serve.engine import BASE_ADAPTER, Batcher, Overloaded, SamplingParams, Sequence, Update
+from honed.serve.pool import ModelPool, Spec, unknown_model_message
 from honed.serve.schemas import ChatRequest, Sampling
 
 DEFAULT_MAX_TOKENS = 256
@@ -32,11 +32,12 @@ class ApiError(Exception):
 
 @dataclass
 class Served:
-    """What the request log records about the model that answered."""
+    """What the request log records about the model that answered (and the adapter key that answers)."""
 
     model: str
     adapter: str | None
     version: str | None
+    key: str | None = None
 
 
 def stop_token_ids(tokenizer, model) -> list[int]:
@@ -71,13 +72,38 @@ class LocalBackend:
         return list(self.pool.served)
 
     def served(self, name: str) -> Served:
+        """The model answering `name` now; a request keeps it to the end, even if `name` moves meanwhile."""
         entry = self.pool.lookup(name)
         if entry is None:
             raise ApiError(404, unknown_model_message(name, self.model_names()), "not_found_error", "model_not_found")
-        return Served(entry.name, entry.source, entry.version)
+        return Served(entry.name, entry.source, entry.version, entry.adapter_key)
 
     def stats(self) -> dict:
         return {"active": self.batcher.active, "waiting": self.batcher.waiting, "steps": self.batcher.steps}
+
+    # --- following a moving reference (honed.serve.follow) ----------------------------------------------------
+    def followed(self) -> dict[str, str]:
+        """Served name → the reference it follows (e.g. `tiny@production`), for models that may move."""
+        return {name: entry.follows for name, entry in self.pool.served.items() if entry.follows}
+
+    async def swap(self, name: str, spec: Spec) -> None:
+        """Answer `name` with `spec`'s adapter from now on. The adapter loads between two batch steps; requests
+        already answering keep the old one, which is unloaded once no sequence uses it."""
+        problem = self.pool.cannot_swap_in(spec)
+        if problem:
+            raise ValueError(f"cannot serve {spec.version or spec.adapter} as `{name}`: {problem}")
+        entry = await asyncio.wrap_future(self.batcher.call_between_steps(lambda: self._load(spec)))
+        old = self.pool.served[name]
+        self.pool.served[name] = entry  # one assignment on the event loop: each request sees old or new
+        still_used = {e.adapter_key for e in self.pool.served.values()}
+        if old.adapter_key != BASE_ADAPTER and old.adapter_key not in still_used:
+            self.batcher.retire_adapter(old.adapter_key, self.pool.detach)
+
+    def _load(self, spec: Spec):
+        """On the batcher's worker: attach the adapter (the first one wraps the base in a PeftModel)."""
+        entry = self.pool.attach(spec)
+        self.batcher.model, self.batcher.uses_adapters = self.pool.model, True
+        return entry
 
     # --- requests -------------------------------------------------------------------------------------------
     def _prompt_ids(self, request: Sampling) -> list[int]:
@@ -101,18 +127,19 @@ class LocalBackend:
         seed = None if request.seed is None else request.seed + choice
         return SamplingParams(min(wanted, room), request.temperature, request.top_p, request.stops(), seed)
 
-    async def _updates(self, request: Sampling) -> tuple[int, AsyncIterator[tuple[int, Update]]]:
-        """Submit the request's n sequences; yield (choice index, update) as the worker produces them."""
-        entry = self.pool.lookup(request.model)
-        if entry is None:
-            raise ApiError(404, unknown_model_message(request.model, self.model_names()), "not_found_error",
-                           "model_not_found")
+    async def _updates(self, request: Sampling, served: Served | None) -> tuple[int, AsyncIterator[tuple[int, Update]]]:
+        """Submit the request's n sequences; yield (choice index, update) as the worker produces them.
+
+        Nothing between choosing the adapter (`served`, by the caller in the same event-loop step) and submitting
+        yields to the loop: a swap (also on the loop) cannot retire that adapter in between, so the worker sees
+        these sequences before it may unload it."""
+        served = served or self.served(request.model)
         ids = self._prompt_ids(request)
         loop = asyncio.get_running_loop()
         updates: asyncio.Queue[tuple[int, Update]] = asyncio.Queue()
         sequences = [Sequence(ids, self._params(request, len(ids), i),
                               lambda u, i=i: loop.call_soon_threadsafe(updates.put_nowait, (i, u)),
-                              adapter=entry.adapter_key) for i in range(request.n)]
+                              adapter=served.key) for i in range(request.n)]
         try:
             self.batcher.submit(sequences)
         except Overloaded as exc:
@@ -120,8 +147,8 @@ class LocalBackend:
                            "over_capacity") from None
         return len(ids), _drain(updates, sequences)
 
-    async def complete(self, request: Sampling, request_id: str) -> dict:
-        prompt_tokens, updates = await self._updates(request)
+    async def complete(self, request: Sampling, request_id: str, served: Served | None = None) -> dict:
+        prompt_tokens, updates = await self._updates(request, served)
         final: dict[int, Update] = {}
         async for index, update in updates:
             if update.finish_reason is not None:
@@ -131,10 +158,10 @@ class LocalBackend:
             raise ApiError(500, f"generation failed: {failed[0]}", "server_error", "generation_failed")
         return whole_response(request, request_id, [final[i] for i in range(request.n)], prompt_tokens)
 
-    async def stream(self, request: Sampling, request_id: str) -> AsyncIterator[dict]:
+    async def stream(self, request: Sampling, request_id: str, served: Served | None = None) -> AsyncIterator[dict]:
         """Chunks: a role chunk (chat), text deltas, one finish chunk per choice, and always a usage chunk last
         (the front drops it unless the client asked for usage)."""
-        prompt_tokens, updates = await self._updates(request)
+        prompt_tokens, updates = await self._updates(request, served)
         chunks = ChunkMaker(request, request_id)
         return chunks.from_updates(updates, prompt_tokens)
 

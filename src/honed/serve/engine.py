@@ -7,7 +7,9 @@ batch (rows dropped, all-padding columns trimmed). Positions come from the atten
 never depend on its neighbours' lengths: batched greedy decoding equals unbatched greedy decoding.
 
 Several LoRA adapters over one base share the batch: each row names its adapter and PEFT's `adapter_names=`
-routes it (`__base__` = the base model alone).
+routes it (`__base__` = the base model alone). Changes to the model (loading a new version's adapter, unloading
+one nobody uses any more) run on the worker thread between steps (`call_between_steps`, `retire_adapter`), so a
+forward pass never sees a half-changed model and rows already decoding keep their adapter to the end.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 log = logging.getLogger("honed.serve")
@@ -68,6 +71,8 @@ class Batcher:
         self._cache = None
         self._mask = None  # [batch, cached length + 1]: 1 where a position holds a real token
         self._stopping = threading.Event()
+        self._tasks: queue.Queue[tuple[Callable[[], object], Future]] = queue.Queue()
+        self._retired: dict[str, Callable[[str], None]] = {}  # adapter key → how to unload it (worker only)
         self._thread = threading.Thread(target=self._run, name="honed-batcher", daemon=True)
         self.steps = 0  # forward passes, for /metrics
 
@@ -89,6 +94,18 @@ class Batcher:
                 sequence.generator = _generator(sequence.params.seed)
             self._waiting.put(sequence)
 
+    def call_between_steps(self, task: Callable[[], object]) -> Future:
+        """Run `task` on the worker thread before its next step (never during a forward pass); its result or
+        exception lands in the returned future."""
+        future: Future = Future()
+        self._tasks.put((task, future))
+        self._waiting.put(None)  # wakes an idle worker (None is skipped at admission)
+        return future
+
+    def retire_adapter(self, key: str, unload: Callable[[str], None]) -> None:
+        """Unload adapter `key` (on the worker) as soon as no running or waiting sequence uses it."""
+        self.call_between_steps(lambda: self._retired.__setitem__(key, unload))
+
     @property
     def active(self) -> int:
         return len(self._active)
@@ -103,6 +120,7 @@ class Batcher:
 
         with torch.inference_mode():
             while not self._stopping.is_set():
+                self._between_steps()
                 try:
                     admitted = self._admit(block=not self._active)
                     if admitted:
@@ -112,6 +130,30 @@ class Batcher:
                 except Exception as exc:  # a failed step ends its sequences, never the server
                     log.exception("generation step failed")
                     self._fail_all(f"error: {exc}")
+
+    def _between_steps(self) -> None:
+        import torch
+
+        while not self._tasks.empty():
+            task, future = self._tasks.get_nowait()
+            try:
+                with torch.inference_mode(False):  # loaded weights must be ordinary tensors
+                    future.set_result(task())
+            except Exception as exc:  # noqa: BLE001 - handed to whoever waits on the future
+                future.set_exception(exc)
+        if self._retired:
+            self._unload_unused()
+
+    def _unload_unused(self) -> None:
+        with self._waiting.mutex:
+            in_use = {s.adapter for s in self._waiting.queue if s is not None and not s.cancelled}
+        in_use |= {s.adapter for s in self._active}
+        for key in [k for k in self._retired if k not in in_use]:
+            unload = self._retired.pop(key)
+            try:
+                unload(key)
+            except Exception:  # noqa: BLE001 - a leftover adapter costs memory, never answers
+                log.exception("unloading adapter %s failed", key)
 
     def _admit(self, block: bool) -> list[Sequence]:
         admitted = []

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,9 @@ class ServeOptions:
     vllm_port: int | None = None
     upstream: str | None = None  # an already running vLLM (or any OpenAI-compatible) server
     vllm_args: list[str] = field(default_factory=list)
+    # target → (run dir, version label, may move) for references serve cannot read itself (honed.serve.pool.Resolver)
+    resolve: Callable | None = None
+    follow_interval: float = 5.0  # seconds between checks of a followed reference; 0: resolve once at start
 
 
 def api_key(options: ServeOptions) -> str | None:
@@ -48,7 +52,19 @@ def build_backend(options: ServeOptions):
     from honed.serve.backend import LocalBackend
     from honed.serve.pool import load_pool
 
-    return LocalBackend(load_pool(options.models), max_batch=options.max_batch, max_waiting=options.max_waiting)
+    return LocalBackend(load_pool(options.models, options.resolve), max_batch=options.max_batch,
+                        max_waiting=options.max_waiting)
+
+
+def build_follower(options: ServeOptions, backend):
+    """A Follower when some model is served by a reference that may move (and the backend can swap)."""
+    if options.resolve is None or options.follow_interval <= 0 or not hasattr(backend, "followed"):
+        return None
+    if not backend.followed():
+        return None
+    from honed.serve.follow import Follower
+
+    return Follower(backend, options.resolve, options.follow_interval)
 
 
 def build_app(options: ServeOptions, backend=None):
@@ -58,11 +74,14 @@ def build_app(options: ServeOptions, backend=None):
     if not 0 <= options.log_sample_rate <= 1:
         raise HonedError(f"--log-sample-rate must be within [0, 1], got {options.log_sample_rate}",
                          "pass e.g. --log-sample-rate 0.1 to log one request in ten")
+    if options.follow_interval < 0:
+        raise HonedError(f"--follow-interval must be ≥ 0 seconds, got {options.follow_interval}",
+                         "pass e.g. --follow-interval 5 (0 resolves an alias once, at start)")
     key = api_key(options)
     backend = backend or build_backend(options)
     request_log = RequestLog(options.db, sample_rate=options.log_sample_rate, redact=options.redact)
     return create_app(backend, request_log, api_key=key, max_body_bytes=options.max_body_bytes,
-                      max_concurrency=options.max_concurrency)
+                      max_concurrency=options.max_concurrency, follower=build_follower(options, backend))
 
 
 def run(options: ServeOptions, announce=print) -> None:

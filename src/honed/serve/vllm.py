@@ -42,9 +42,10 @@ def _lora_rank(adapter: Path) -> int:
     return int(json.loads((adapter / "adapter_config.json").read_text()).get("r", VLLM_DEFAULT_MAX_LORA_RANK))
 
 
-def plan_vllm(models: list[str]) -> tuple[str, str, dict[str, Path]]:
-    """(base model directory, its served name, {adapter name: adapter dir}) for `vllm serve`."""
-    specs = [parse_spec(m) for m in models]
+def plan_vllm(models: list[str], resolve=None) -> tuple[str, str, dict[str, Path]]:
+    """(base model directory, its served name, {adapter name: adapter dir}) for `vllm serve`; a registry reference
+    is resolved once (vLLM's adapters are fixed at its start: restart it to follow an alias)."""
+    specs = [parse_spec(m, resolve) for m in models]
     check_specs(specs)
     base = specs[0].base
     if not Path(base).expanduser().is_dir() and base.count("/") != 1:
@@ -121,14 +122,14 @@ class ProxyBackend:
             body["stream_options"] = {"include_usage": True}  # honed logs usage even if the client did not ask
         return ("/v1/chat/completions" if isinstance(request, ChatRequest) else "/v1/completions"), body
 
-    async def complete(self, request: Sampling, request_id: str) -> dict:
+    async def complete(self, request: Sampling, request_id: str, served: Served | None = None) -> dict:
         path, body = self._path_and_body(request, stream=False)
         response = await self._client.post(path, json=body)
         if response.status_code != 200:
             raise _upstream_error(response.status_code, response.text)
         return {**response.json(), "id": request_id}
 
-    async def stream(self, request: Sampling, request_id: str) -> AsyncIterator[dict]:
+    async def stream(self, request: Sampling, request_id: str, served: Served | None = None) -> AsyncIterator[dict]:
         path, body = self._path_and_body(request, stream=True)
         response = await self._client.send(self._client.build_request("POST", path, json=body), stream=True)
         if response.status_code != 200:
@@ -163,7 +164,7 @@ def _upstream_error(status: int, text: str) -> ApiError:
 
 
 def build_vllm_backend(options) -> ProxyBackend:
-    base, base_name, adapters = plan_vllm(options.models)
+    base, base_name, adapters = plan_vllm(options.models, options.resolve)
     names = [base_name, *adapters]
     sources = {base_name: base, **{n: str(p) for n, p in adapters.items()}}
     if options.upstream:

@@ -108,3 +108,16 @@ def test_sentence_embeddings_are_used_when_installed(tmp_path, reference):
     assert off["features"] == same["features"] == "all-MiniLM-L6-v2 sentence embeddings"
     assert by_name(off)["input_domain_classifier_auc"]["drift"]
     assert not by_name(same)["input_domain_classifier_auc"]["drift"]
+
+
+def test_latency_p95_alarms_above_its_limit_and_cost_follows_the_hourly_price(tmp_path, reference):
+    rows = ticket_traffic(100, seed=4)
+    for i, row in enumerate(rows):
+        row["latency_ms"] = 10.0 * (i + 1)  # 10 … 1000 ms: p95 = 950.5 (linear interpolation), mean 505 ms
+    current = exchanges(tmp_path, "cur", rows)
+    tight = DriftOptions(FAST.model_copy(update={"max_latency_p95_ms": 900}), cost_per_hour=3.6)
+    checks = by_name(drift_report(reference, current, tight))
+    assert checks["latency_p95_ms"]["value"] == pytest.approx(950.5) and checks["latency_p95_ms"]["drift"]
+    assert checks["cost_per_1000_requests_usd"]["value"] == pytest.approx(3.6 / 3600 * 0.505 * 1000, rel=1e-3)
+    loose = DriftOptions(FAST.model_copy(update={"max_latency_p95_ms": 1000}), cost_per_hour=3.6)
+    assert not by_name(drift_report(reference, current, loose))["latency_p95_ms"]["drift"]

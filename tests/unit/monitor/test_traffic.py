@@ -20,12 +20,12 @@ def test_a_feedback_row_joins_its_logged_completion(tmp_path):
         rid = log_request(store.db, "shop@production", ASK, "shipping", latency_ms=30)
         log_request(store.db, "other@production", ASK, "login")
         log_feedback(store.db, rid, -1, correction="billing", comment="wrong queue")
-        joined = logged_feedback(store.db, model="shop@production")
+        joined = logged_feedback(store, model="shop@production")
         assert len(joined) == 1
         item = joined[0]
         assert (item.request_id, item.response, item.correction, item.is_down) == (rid, "shipping", "billing", True)
         assert item.messages == ASK
-        requests = logged_requests(store.db, model="shop@production")
+        requests = logged_requests(store, model="shop@production")
         assert [(r.input, r.output, r.rating, r.latency_ms) for r in requests] == [
             ("my invoice is wrong", "shipping", -1, 30.0)]
 
@@ -34,15 +34,15 @@ def test_the_window_keeps_only_recent_requests(tmp_path):
     with Store(tmp_path / "h.db") as store:
         log_request(store.db, "shop", ASK, "billing", when=time.time() - 10 * 86400)
         log_request(store.db, "shop@production", ASK, "billing")
-        assert len(logged_requests(store.db, model="shop@production", since=time.time() - parse_since("7d"))) == 1
-        assert len(logged_requests(store.db, model="shop@production")) == 2
+        assert len(logged_requests(store, model="shop@production", since=time.time() - parse_since("7d"))) == 1
+        assert len(logged_requests(store, model="shop@production")) == 2
     with pytest.raises(HonedError, match="not a duration"):
         parse_since("seven days")
 
 
 def test_no_log_tables_reads_as_no_traffic(tmp_path):
     with Store(tmp_path / "h.db") as store:
-        assert logged_requests(store.db) == [] and logged_feedback(store.db) == []
+        assert logged_requests(store) == [] and logged_feedback(store) == []
 
 
 def test_feedback_becomes_sft_rows_pairs_and_a_stable_heldout_slice(tmp_path):
@@ -55,7 +55,7 @@ def test_feedback_becomes_sft_rows_pairs_and_a_stable_heldout_slice(tmp_path):
             log_feedback(store.db, rid, -1, correction="billing")
         rid = log_request(store.db, "shop@production", ASK, "billing")
         log_feedback(store.db, rid, -1, correction="refund please")  # not a label: skipped with the reason
-        found = feedback_data(logged_feedback(store.db, "shop@production"), set(), cfg)
+        found = feedback_data(logged_feedback(store, "shop@production"), set(), cfg)
     assert len(found.sft) + len(found.heldout) == 20
     assert [r["label"] for r in found.sft] == ["billing"] * len(found.sft)
     assert len(found.heldout) == sum(is_heldout(f"req-{i}", 0.3) for i in range(20)) > 0

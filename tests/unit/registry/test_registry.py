@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 from pgkit import store_backend  # noqa: F401 - a fixture
@@ -157,3 +158,22 @@ def test_concurrent_registrations_get_distinct_versions(tmp_path, name):
     for t in threads:
         t.join()
     assert errors == [] and sorted(numbers) == [1, 2, 3, 4, 5, 6]
+
+
+def test_serving_resolver_reads_the_alias_afresh_and_leaves_other_targets_alone(tmp_path, name):
+    from honed.registry import serving_resolver
+
+    with Store() as store:
+        fake_version(store, tmp_path, name, BASE)
+        fake_version(store, tmp_path, name, {**BASE, "accuracy": 0.93})
+        promote(store, name, 1, "production")
+        first, second = (store.model_version(name, v)["run_dir"] for v in (1, 2))
+    resolve = serving_resolver()
+    assert resolve(f"{name}@production") == (Path(first), f"{name}:1", True)  # an alias may move: follow it
+    assert resolve(f"{name}:2") == (Path(second), f"{name}:2", False)  # a version never moves
+    assert resolve("tiny-random") is None and resolve(str(tmp_path)) is None  # not a reference: not the registry's
+    with Store() as store:
+        promote(store, name, 2, "production")
+    assert resolve(f"{name}@production") == (Path(second), f"{name}:2", True)  # each call reads the store again
+    with pytest.raises(HonedError, match="no alias `canary`"):
+        resolve(f"{name}@canary")
