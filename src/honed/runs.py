@@ -505,7 +505,7 @@ def retrain_run(cfg: Config, model_ref: str | None, output: Path | None, promote
     with Store() as store:
         holder = resolve_version(ref, store)
         name = holder["name"]  # workbench reviews of any of its versions count, as its logged feedback does
-        found = feedback_data(logged_feedback(store.db, model=ref), store.consumed_inputs(name), cfg,
+        found = feedback_data(logged_feedback(store, model=ref), store.consumed_inputs(name), cfg,
                               reviews(store.votes_on_model(name), store.expert_ratings_on_model(name)))
         earlier = [json.loads(r["meta"] or "{}").get("feedback_files", {}) for r in store.model_versions(holder["name"])]
     new_examples = len(found.sft) + len(found.heldout) + len(found.preference)
