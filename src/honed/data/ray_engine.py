@@ -78,9 +78,24 @@ def connect(address: str | None = None):
         raise HonedError("data.engine is `ray` but Ray is not installed",
                          "pip install 'honed[scale]' (or 'ray[data]'), or set data.engine: local") from None
     if not ray.is_initialized():
+        _token_for_a_local_instance(address)
         ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
     ray.data.DataContext.get_current().enable_progress_bars = False
     return ray
+
+
+def _token_for_a_local_instance(address: str | None) -> None:
+    """Ray 2.60 secures a new local instance with a token and, unless one is given, saves a fresh one to
+    ~/.ray/auth_token. For the throw-away instance honed starts, give it one in the environment instead (inherited
+    by its workers) so curation writes nothing into the user's home. Joining a cluster keeps Ray's own lookup."""
+    import os
+    import secrets
+
+    if address or os.environ.get("RAY_ADDRESS"):
+        return
+    if any(os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")):
+        return
+    os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
 
 
 def _content(record: dict) -> str:

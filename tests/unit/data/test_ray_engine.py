@@ -10,7 +10,6 @@ import random
 import subprocess
 import sys
 import time
-import uuid
 
 import psutil
 import pytest
@@ -28,10 +27,16 @@ LABELS = ("billing", "shipping", "login")
 @pytest.fixture(scope="module")
 def two_workers(tmp_path_factory):
     """A local Ray cluster with 2 worker CPUs. Its session directory is under pytest's tmp, and so is HOME: Ray
-    2.60 writes an auth token to ~/.ray/auth_token unless it finds one, so one is given in the environment; the
-    test checks that Ray writes nothing there. After shutdown no Ray process of ours may remain."""
-    home, saved = tmp_path_factory.mktemp("ray-home"), {k: os.environ.get(k) for k in ("HOME", "RAY_AUTH_TOKEN")}
-    os.environ.update(HOME=str(home), RAY_AUTH_TOKEN=uuid.uuid4().hex)
+    2.60 saves an auth token to ~/.ray/auth_token unless it is given one, and honed gives its local instance one
+    (ray_engine._token_for_a_local_instance, called here as connect() does); the test checks Ray wrote nothing
+    into HOME. After shutdown no Ray process of ours may remain."""
+    from honed.data.ray_engine import _token_for_a_local_instance
+
+    keys = ("HOME", "RAY_AUTH_TOKEN", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH", "RAY_ADDRESS")
+    home, saved = tmp_path_factory.mktemp("ray-home"), {k: os.environ.pop(k, None) for k in keys}
+    os.environ["HOME"] = str(home)
+    _token_for_a_local_instance(None)
+    assert os.environ.get("RAY_AUTH_TOKEN")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              _temp_dir=str(tmp_path_factory.mktemp("ray")))
     assert _ray_processes(), "a local Ray cluster runs child processes (raylet, workers)"
@@ -40,7 +45,7 @@ def two_workers(tmp_path_factory):
     finally:
         ray.shutdown()
         for key, value in saved.items():
-            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
     left = _ray_processes(wait=15)
     assert not left, f"Ray left processes behind: {left}"
     # matplotlib (the audit's charts, in this process) caches fonts under HOME; anything else came from Ray.
