@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ from honed.core.prepared import read_jsonl
 from honed.data.prepare import run_prepare
 
 LABELS = ("billing", "shipping", "login")
+RAY_PROCESS = re.compile(r"^ray::|/ray/|raylet|gcs_server")  # workers, Ray's scripts and binaries
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +65,7 @@ def _ray_processes(wait: float = 0.0) -> list[str]:
                 line = " ".join(proc.cmdline()) or proc.name()
             except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
                 continue
-            if "ray" in line:
+            if RAY_PROCESS.search(line):
                 found.append(f"{proc.pid} {line[:80]}")
         if not found or time.monotonic() >= deadline:
             return found
