@@ -88,13 +88,15 @@ def test_sharded_strategies_are_refused_without_gpus(tiny_project):
 
 
 PROBE = """
-import json, os, torch
+import json, os, sys, torch
 from accelerate import Accelerator
 acc = Accelerator(cpu=True)  # what transformers' Trainer builds with use_cpu=True (honed's CPU path)
 model = acc.prepare(torch.nn.Linear(4, 2))
-print(json.dumps({"rank": acc.process_index, "type": str(acc.state.distributed_type),
-                  "fsdp_env": os.environ.get("ACCELERATE_USE_FSDP"), "plugin": getattr(acc.state, "fsdp_plugin", None) is not None,
-                  "wrapper": type(model).__name__}))
+seen = {"rank": acc.process_index, "type": str(acc.state.distributed_type),
+        "fsdp_env": os.environ.get("ACCELERATE_USE_FSDP"),
+        "plugin": getattr(acc.state, "fsdp_plugin", None) is not None, "wrapper": type(model).__name__}
+with open(os.path.join(sys.argv[1], f"rank{os.environ['RANK']}.json"), "w") as f:  # ranks share one stdout
+    json.dump(seen, f)
 """
 
 
@@ -110,12 +112,12 @@ def test_accelerate_does_not_shard_an_fsdp_launch_on_cpu(tmp_path):
         pytest.skip("this machine has CUDA")
     (tmp_path / "probe.py").write_text(PROBE)
     done = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--config_file",
-                           str(accelerate_config("fsdp")), "--num_processes", "2", "--main_process_port", "29533",
-                           str(tmp_path / "probe.py")], capture_output=True, text=True, timeout=120, check=False,
+                           str(accelerate_config("fsdp")), "--num_processes", "2", "--main_process_port", "0",
+                           str(tmp_path / "probe.py"), str(tmp_path)],  # port 0: accelerate picks a free one
+                          capture_output=True, text=True, timeout=120, check=False,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
-    ranks = sorted((json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")),
-                   key=lambda r: r["rank"])
+    ranks = sorted((json.loads(f.read_text()) for f in tmp_path.glob("rank*.json")), key=lambda r: r["rank"])
     assert [r["rank"] for r in ranks] == [0, 1]
     for r in ranks:
         assert r["fsdp_env"] == "true"  # the launcher did ask for FSDP
