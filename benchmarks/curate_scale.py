@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import random
 import resource
@@ -28,54 +29,133 @@ import time
 from pathlib import Path
 
 
-def make_rows(n: int, seed: int) -> list[dict]:
+def make_rows(n: int, seed: int):
+    """The rows as JSON lines, one at a time. Earlier rows are kept as their JSON text (not dicts), so 2 million rows
+    need ~0.6 GB here; the random stream is the same as when rows were kept as dicts."""
     rng = random.Random(seed)
     vocab = [f"{rng.choice('bcdfgklmnprstvz')}{rng.choice('aeiou')}{rng.choice('lmnrst')}{i}" for i in range(5000)]
-    rows = []
+    lines: list[str] = []
     for i in range(n):
         roll = rng.random()
-        if rows and roll < 0.05:  # exact duplicate, different case and spacing
-            src = rng.choice(rows)["messages"]
-            rows.append({"messages": [{**m, "content": "  " + m["content"].upper()} for m in src]})
-            continue
-        if rows and roll < 0.10:  # near duplicate: one word appended to the answer
-            src = rng.choice(rows)["messages"]
-            rows.append({"messages": [src[0], {**src[1], "content": src[1]["content"] + " indeed"}]})
-            continue
-        question = " ".join(rng.choice(vocab) for _ in range(rng.randint(8, 16)))
-        answer = " ".join(rng.choice(vocab) for _ in range(rng.randint(10, 24)))
-        if roll < 0.13:
-            question += rng.choice([f" mail me at user{i}@example.com", f" call +1 415 555 {1000 + i % 9000}",
-                                    " my card is 4111 1111 1111 1111"])
-        elif roll < 0.14:
-            answer = f"<p>{answer}</p><br>"
-        rows.append({"messages": [{"role": "user", "content": f"Ticket {i}: {question}?"},
-                                  {"role": "assistant", "content": answer}]})
-    return rows
+        if lines and roll < 0.05:  # exact duplicate, different case and spacing
+            src = json.loads(rng.choice(lines))["messages"]
+            row = {"messages": [{**m, "content": "  " + m["content"].upper()} for m in src]}
+        elif lines and roll < 0.10:  # near duplicate: one word appended to the answer
+            src = json.loads(rng.choice(lines))["messages"]
+            row = {"messages": [src[0], {**src[1], "content": src[1]["content"] + " indeed"}]}
+        else:
+            row = _fresh_row(rng, vocab, i, roll)
+        lines.append(json.dumps(row))
+        yield lines[-1]
+
+
+def _fresh_row(rng: random.Random, vocab: list[str], i: int, roll: float) -> dict:
+    question = " ".join(rng.choice(vocab) for _ in range(rng.randint(8, 16)))
+    answer = " ".join(rng.choice(vocab) for _ in range(rng.randint(10, 24)))
+    if roll < 0.13:
+        question += rng.choice([f" mail me at user{i}@example.com", f" call +1 415 555 {1000 + i % 9000}",
+                                " my card is 4111 1111 1111 1111"])
+    elif roll < 0.14:
+        answer = f"<p>{answer}</p><br>"
+    return {"messages": [{"role": "user", "content": f"Ticket {i}: {question}?"},
+                         {"role": "assistant", "content": answer}]}
+
+
+def write_rows(root: Path, names: list[str], rows: int, seed: int) -> None:
+    files = [(root / n).open("w") for n in names]
+    for i, line in enumerate(make_rows(rows, seed)):
+        files[i % len(files)].write(line + "\n")
+    for f in files:
+        f.close()
+
+
+def generate(root: Path, names: list[str], rows: int, seed: int) -> None:
+    """Write the input in a child process, so the generator's memory is not counted in this process's peak."""
+    import multiprocessing
+
+    child = multiprocessing.get_context("fork").Process(target=write_rows, args=(root, names, rows, seed))
+    child.start()
+    child.join()
+    if child.exitcode:
+        raise SystemExit(f"generating the rows failed (exit {child.exitcode})")
+
+
+def load() -> str:
+    """The load average (1, 5, 15 min), printed beside every figure: the machine is shared."""
+    return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def rss_mb(pid: int | None = None) -> float:
+    import psutil
+
+    return psutil.Process(pid).memory_info().rss / 2**20
+
+
+class Heartbeat:
+    """Every `every` seconds: elapsed time, load average, this process's RSS and the Ray workers' RSS, so a run
+    that does not finish still leaves what it measured."""
+
+    def __init__(self, memory: "WorkerMemory | None", every: float = 60.0):
+        import threading
+
+        self.memory, self.every, self.start = memory, every, time.perf_counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self):
+        while not self._stop.wait(self.every):
+            line = f"[beat] {time.perf_counter() - self.start:,.0f} s · {load()} · driver RSS {rss_mb():,.0f} MB"
+            if self.memory and self.memory.peaks:
+                line += (f" · workers now {self.memory.current():,.0f} MB total, peak per worker "
+                         f"{max(self.memory.peaks.values()):,.0f} MB ({len(self.memory.peaks)} seen)")
+            print(line, flush=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
 
 
 class WorkerMemory:
-    """Peak RSS of every Ray worker process (`ray::…`), sampled in a thread while the prepare runs."""
+    """Peak RSS of each Ray worker process started under this process (`ray::…` / default_worker.py), sampled
+    every 0.2 s in a thread while the prepare runs; other users' Ray processes are not counted."""
 
     def __init__(self):
         import threading
 
         self.peaks: dict[int, float] = {}
+        self.now: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _workers(self):
+        import psutil
+
+        for proc in psutil.Process().children(recursive=True):
+            try:
+                if proc.name().startswith("ray::") or "default_worker.py" in " ".join(proc.cmdline()):
+                    yield proc
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
 
     def _sample(self):
         import psutil
 
         while not self._stop.wait(0.2):
-            for proc in psutil.process_iter(["pid", "name", "cmdline"]):
+            now = {}
+            for proc in self._workers():
                 try:
-                    if (proc.info["name"] or "").startswith("ray::") or "default_worker.py" in " ".join(
-                            proc.info["cmdline"] or []):
-                        rss = proc.memory_info().rss / 2**20
-                        self.peaks[proc.pid] = max(self.peaks.get(proc.pid, 0.0), rss)
+                    now[proc.pid] = proc.memory_info().rss / 2**20
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
+                self.peaks[proc.pid] = max(self.peaks.get(proc.pid, 0.0), now[proc.pid])
+            self.now = now
+
+    def current(self) -> float:
+        return sum(self.now.values())
 
     def __enter__(self):
         self._thread.start()
@@ -93,7 +173,7 @@ def run_engine(cfg, root: Path, engine: str, rows: int) -> tuple[object, float]:
     data = run_prepare(cfg, root / f"prepared-{engine}", engine=engine)
     wall = time.perf_counter() - clock
     audit = json.loads((root / f"prepared-{engine}" / "audit.json").read_text())
-    print(f"[{engine}] prepare wall time: {wall:.1f} s · {rows / wall:,.0f} rows/s")
+    print(f"[{engine}] prepare wall time: {wall:.1f} s · {rows / wall:,.0f} rows/s · {load()}")
     print(f"[{engine}] steps: " + ", ".join(f"{s['step']} {s['seconds']}s" for s in audit["steps"] if "seconds" in s))
     print(f"[{engine}] kept {sum(len(v) for v in data.splits.values()):,} · dropped {len(data.dropped):,} · "
           f"duplicates {audit['duplicates']} · pii {audit['pii']}")
@@ -108,7 +188,12 @@ def main() -> int:
     parser.add_argument("--shards", type=int, default=1, help="input files (Ray reads one per task)")
     parser.add_argument("--num-cpus", type=int, default=2, help="local Ray instance: worker CPUs")
     parser.add_argument("--address", help="join this Ray cluster instead of starting one")
+    parser.add_argument("--object-store-mb", type=int, default=3000,
+                        help="local Ray instance: object store size (the rest spills to the temp directory)")
     args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    for noisy in ("ray", "ray.data", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
     from honed.core.config import validate_config
 
@@ -117,31 +202,33 @@ def main() -> int:
         os.environ.setdefault("HONED_HOME", str(root / "home"))
         clock = time.perf_counter()
         names = [f"chat-{k}.jsonl" for k in range(args.shards)]
-        files = [(root / n).open("w") for n in names]
-        for i, row in enumerate(make_rows(args.rows, args.seed)):
-            files[i % len(files)].write(json.dumps(row) + "\n")
-        for f in files:
-            f.close()
+        generate(root, names, args.rows, args.seed)
         generate_s = time.perf_counter() - clock
         cfg = validate_config({"project": "curate-scale", "objective": {"task": "generation", "metric": "rougeL"},
                                "data": {"train": names, "audit_tokens": False}}, root=root)
-        print(f"rows: {args.rows:,} in {args.shards} file(s) (generated in {generate_s:.1f}s, not counted)")
+        print(f"rows: {args.rows:,} in {args.shards} file(s) (generated in {generate_s:.1f}s, not counted) · {load()}")
         results, walls = {}, {}
         if args.engine in ("local", "both"):
-            results["local"], walls["local"] = run_engine(cfg, root, "local", args.rows)
+            with Heartbeat(None):
+                results["local"], walls["local"] = run_engine(cfg, root, "local", args.rows)
             local_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"[local] peak RSS {local_peak:,.0f} MB (this process)")
+            print(f"[local] peak RSS {local_peak:,.0f} MB (this process) · {load()}")
         if args.engine in ("ray", "both"):
+            import uuid
+
             import ray
 
+            # A token for this run in the environment: Ray 2.60 would otherwise write one to ~/.ray/auth_token.
+            os.environ.setdefault("RAY_AUTH_TOKEN", uuid.uuid4().hex)
             ray.init(address=args.address, num_cpus=None if args.address else args.num_cpus,
+                     object_store_memory=None if args.address else args.object_store_mb * 2**20,
                      include_dashboard=False, log_to_driver=False)
-            with WorkerMemory() as memory:
+            with WorkerMemory() as memory, Heartbeat(memory):
                 results["ray"], walls["ray"] = run_engine(cfg, root, "ray", args.rows)
             peaks = sorted(memory.peaks.values(), reverse=True)
             print(f"[ray] {len(peaks)} worker processes; peak RSS per worker: max {peaks[0] if peaks else 0:,.0f} MB,"
                   f" median {peaks[len(peaks) // 2] if peaks else 0:,.0f} MB; driver peak RSS "
-                  f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
+                  f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB · {load()}")
             ray.shutdown()
         if len(results) == 2:
             same = all(results["local"].splits[n] == results["ray"].splits[n] for n in results["local"].splits)

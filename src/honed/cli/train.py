@@ -63,14 +63,18 @@ def launch_distributed(args) -> int:
 
 
 def _refuse_sharding_without_gpus(strategy: str) -> None:
-    """On a machine without CUDA, accelerate turns an FSDP/DeepSpeed config into independent single processes
-    (DistributedType.NO, each its own rank 0), which would train N unsharded copies into one directory."""
+    """Without CUDA, accelerate does not shard. The trainer's Accelerator(cpu=True) becomes MULTI_CPU (gloo), and
+    accelerate promotes a launch to FSDP only from GPU-type states (accelerate 1.15 state.py, the
+    `distributed_type in [MULTI_GPU, …]` branch) and to DeepSpeed only when not on CPU: the processes would run
+    plain DDP under an fsdp/zero label. torch's own FSDP2 (`fully_shard`) does run on CPU with gloo, but a model
+    sharded by it is refused by accelerate's prepare (DDP over DTensor parameters); docs/scale.md has the details."""
     import torch
 
     if strategy != "ddp" and not torch.cuda.is_available():
-        raise HonedError(f"--strategy {strategy} needs CUDA GPUs; on this machine accelerate would start "
-                         f"independent unsharded processes instead", "use the default DDP strategy on CPU "
-                         "(gloo), or run on GPUs; `--print-launch` still prints the command")
+        raise HonedError(f"--strategy {strategy} needs CUDA GPUs: on CPU accelerate ignores its "
+                         f"{'FSDP' if strategy == 'fsdp' else 'DeepSpeed'} settings and would run {strategy} as "
+                         "plain DDP over gloo, unsharded", "use the default DDP strategy on CPU (same result, "
+                         "honestly named), or run on GPUs; `--print-launch` still prints the command")
 
 
 def launch_commands(args, output: Path) -> list[list[str]]:

@@ -7,6 +7,7 @@ rows read = rows kept in the splits + rows dropped.
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from honed.data.formats import (
 )
 from honed.data.split import split_records
 
+log = logging.getLogger(__name__)
 MIN_ROWS = 10
 
 
@@ -184,7 +186,7 @@ def curate(records: list[dict], cfg: Config, info: Curation, stage: str = "") ->
         records, lost = step(records)
         dropped += lost
         if not stage:
-            info.steps.append({"step": name, "rows": len(records), "seconds": round(time.perf_counter() - clock, 2)})
+            _step_done(info, name, len(records), clock)
     return records, dropped
 
 
@@ -209,8 +211,7 @@ def _curate_locally(cfg: Config):
     info = Curation()
     clock = time.perf_counter()
     records, dropped = load_records(cfg)
-    info.steps.append({"step": "read", "rows": len(records) + len(dropped),
-                       "seconds": round(time.perf_counter() - clock, 2)})
+    _step_done(info, "read", len(records) + len(dropped), clock)
     info.steps.append({"step": "parsed", "rows": len(records), "seconds": 0.0})
     with console.status(f"curating {len(records)} rows"):
         records, lost = curate(records, cfg, info)
@@ -222,8 +223,15 @@ def _curate_locally(cfg: Config):
             clock = time.perf_counter()
             records, lost = step(records)
             dropped += lost
-            info.steps.append({"step": name, "rows": len(records), "seconds": round(time.perf_counter() - clock, 2)})
+            _step_done(info, name, len(records), clock)
     return records, dropped, info, fixed
+
+
+def _step_done(info: Curation, name: str, rows: int, started: float) -> None:
+    """Record a step in the audit, and log it (long runs show their progress with logging at INFO)."""
+    seconds = round(time.perf_counter() - started, 2)
+    info.steps.append({"step": name, "rows": rows, "seconds": seconds})
+    log.info("prepare: %s done, %d rows, %.1f s", name, rows, seconds)
 
 
 def _split_and_publish(cfg: Config, out_dir: Path, records, dropped, info: Curation, fixed) -> PreparedData:

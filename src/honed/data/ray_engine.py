@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections import Counter
 from functools import partial
@@ -30,6 +31,7 @@ from functools import partial
 from honed.core.config import Config
 from honed.core.errors import HonedError
 
+log = logging.getLogger(__name__)  # stage progress, for long runs (benchmarks/curate_scale.py shows it)
 RANK = {"read": 0, "validate": 1, "labels": 2, "clean": 3}
 ROW_STEPS = ("validate", "labels", "clean", "pii")
 
@@ -46,8 +48,10 @@ def curate_on_ray(cfg: Config, steps, address: str | None = None):
     rows = read.flat_map(partial(_read_rows, steps._read_file, cfg)).map_batches(
         partial(_curate_batch, steps.curate, steps.Curation, cfg, {p: i for i, p in enumerate(files)}),
         batch_format="numpy")
+    log.info("ray: read + row steps over %d file(s)", len(files))
     out = _collect(rows)
     records, dropped, stats = _unpack(out)
+    log.info("ray: read + row steps done: %d records, %d drops", len(records), len(dropped))
     _record_row_steps(info, stats, sum(d["step"] == "read" for d in dropped), clock)
     fixed, references, lost = steps._given_splits(cfg, info)
     dropped += lost
@@ -56,6 +60,7 @@ def curate_on_ray(cfg: Config, steps, address: str | None = None):
     records, lost = steps.dedup_step(records, cfg, info.duplicates, result=result)
     dropped += lost
     info.steps.append({"step": "dedup", "rows": len(records), "seconds": round(time.perf_counter() - clock, 2)})
+    log.info("ray: dedup done: %d records kept", len(records))
     clock = time.perf_counter()
     hits = ray_overlap(ray, [_content(r) for r in records], [_content(r) for r in references], cfg)
     records, lost = steps.contamination_step(records, references, cfg, info.contamination, hits=hits)
@@ -73,9 +78,24 @@ def connect(address: str | None = None):
         raise HonedError("data.engine is `ray` but Ray is not installed",
                          "pip install 'honed[scale]' (or 'ray[data]'), or set data.engine: local") from None
     if not ray.is_initialized():
+        _token_for_a_local_instance(address)
         ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
     ray.data.DataContext.get_current().enable_progress_bars = False
     return ray
+
+
+def _token_for_a_local_instance(address: str | None) -> None:
+    """Ray 2.60 secures a new local instance with a token and, unless one is given, saves a fresh one to
+    ~/.ray/auth_token. For the throw-away instance honed starts, give it one in the environment instead (inherited
+    by its workers) so curation writes nothing into the user's home. Joining a cluster keeps Ray's own lookup."""
+    import os
+    import secrets
+
+    if address or os.environ.get("RAY_ADDRESS"):
+        return
+    if any(os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")):
+        return
+    os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
 
 
 def _content(record: dict) -> str:
@@ -166,8 +186,10 @@ def ray_duplicates(ray, texts: list[str], cfg: Config):
     ds = ray.data.from_items([{"i": i, "text": t} for i, t in enumerate(texts)])
     digests = ds.map_batches(_digests, batch_format="numpy")
     firsts = _members(ray, digests, "digest").map_batches(_exact_group, batch_format="numpy")
+    log.info("ray: exact dedup (digest shuffle) over %d rows", len(texts))
     exact = sorted((int(r["i"]), int(r["first"])) for r in firsts.take_all())
     duplicates = [Duplicate(i, first, "exact", 1.0) for i, first in exact if i != first]
+    log.info("ray: exact dedup done: %d duplicates", len(duplicates))
     gone = {d.index for d in duplicates}
     unique = [i for i in range(len(texts)) if i not in gone]
     if not cfg.data.near_dedup:
@@ -222,8 +244,10 @@ def ray_verified_pairs(ray, ds, texts: list[str], link: float, seed: int, num_pe
     distinct = candidates.groupby(["a", "b"], num_partitions=_partitions(ray)).count()
     texts_ref = ray.put(texts)
     verified = distinct.map_batches(partial(_verify, [texts_ref], link), batch_format="numpy")
+    log.info("ray: near dedup (%d bands of %d: band shuffle, pair shuffle, verification)", lsh.b, lsh.r)
     found = verified.take_all()
     count = sum(1 for r in found if r["kind"] == "candidate")
+    log.info("ray: near dedup done: %d candidate pairs", count)
     return count, {(int(r["a"]), int(r["b"])): float(r["score"]) for r in found if r["kind"] == "edge"}
 
 

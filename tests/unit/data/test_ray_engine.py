@@ -1,11 +1,18 @@
 """The Ray Data engine and the local engine agree row for row: the same splits, the same dropped.jsonl (reasons
 and order), the same audit counts — on two files with exact and near duplicates, near-duplicate groups, PII,
-unreadable rows, an unknown label and a test file that contaminates training. A local Ray cluster, 2 workers."""
+unreadable rows, an unknown label and a test file that contaminates training. A local Ray cluster, 2 workers,
+that writes only under pytest's tmp and leaves no process behind. `honed --help` never imports Ray."""
 from __future__ import annotations
 
 import json
+import os
 import random
+import re
+import subprocess
+import sys
+import time
 
+import psutil
 import pytest
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'honed[scale]')")
@@ -16,14 +23,53 @@ from honed.core.prepared import read_jsonl
 from honed.data.prepare import run_prepare
 
 LABELS = ("billing", "shipping", "login")
-pytestmark = pytest.mark.slow  # ~80 s on the shared 2-core VM, most of it Ray start-up and shuffles
+RAY_PROCESS = re.compile(r"^ray::|/ray/|raylet|gcs_server")  # workers, Ray's scripts and binaries
 
 
 @pytest.fixture(scope="module")
-def two_workers():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
-    yield
-    ray.shutdown()
+def two_workers(tmp_path_factory):
+    """A local Ray cluster with 2 worker CPUs. Its session directory is under pytest's tmp, and so is HOME: Ray
+    2.60 saves an auth token to ~/.ray/auth_token unless it is given one, and honed gives its local instance one
+    (ray_engine._token_for_a_local_instance, called here as connect() does); the test checks Ray wrote nothing
+    into HOME. After shutdown no Ray process of ours may remain."""
+    from honed.data.ray_engine import _token_for_a_local_instance
+
+    keys = ("HOME", "RAY_AUTH_TOKEN", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN_PATH", "RAY_ADDRESS")
+    home, saved = tmp_path_factory.mktemp("ray-home"), {k: os.environ.pop(k, None) for k in keys}
+    os.environ["HOME"] = str(home)
+    _token_for_a_local_instance(None)
+    assert os.environ.get("RAY_AUTH_TOKEN")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             _temp_dir=str(tmp_path_factory.mktemp("ray")))
+    assert _ray_processes(), "a local Ray cluster runs child processes (raylet, workers)"
+    try:
+        yield home
+    finally:
+        ray.shutdown()
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    left = _ray_processes(wait=15)
+    assert not left, f"Ray left processes behind: {left}"
+    # matplotlib (the audit's charts, in this process) caches fonts under HOME; anything else came from Ray.
+    written = [str(p.relative_to(home)) for p in home.rglob("*") if "matplotlib" not in p.parts and p.is_file()]
+    assert not written, f"Ray wrote into HOME: {written}"
+
+
+def _ray_processes(wait: float = 0.0) -> list[str]:
+    """This process's descendants that belong to Ray (raylet, gcs_server, workers), after up to `wait` s."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = []
+        for proc in psutil.Process().children(recursive=True):
+            try:
+                line = " ".join(proc.cmdline()) or proc.name()
+            except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+                continue
+            if RAY_PROCESS.search(line):
+                found.append(f"{proc.pid} {line[:80]}")
+        if not found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.5)
 
 
 def _rows(rng: random.Random, n: int, prefix: str) -> list[dict]:
@@ -67,11 +113,15 @@ def _outputs(directory) -> dict:
             "duplicates": audit["duplicates"], "pii": audit["pii"], "contamination": audit.get("contamination")}
 
 
+@pytest.mark.slow  # 60-80 s on the shared 2-core VM, most of it Ray start-up and three shuffles
 def test_ray_and_local_give_identical_splits_and_drops(tmp_path, two_workers):
     cfg = _project(tmp_path)
     run_prepare(cfg, tmp_path / "local", engine="local")
     run_prepare(cfg, tmp_path / "ray", engine="ray")
     local, on_ray = _outputs(tmp_path / "local"), _outputs(tmp_path / "ray")
+    # dropped.jsonl row for row: the same rows, with the same reason, in the same order.
+    assert [(d["source"], d["line"], d["reason"]) for d in on_ray["files"]["dropped"]] == [
+        (d["source"], d["line"], d["reason"]) for d in local["files"]["dropped"]]
     reasons = {d["reason"].split(":")[0] for d in local["files"]["dropped"]}
     # The fixture exercises every kind of drop, and dedup found groups, PII and contamination.
     assert {"not_json", "empty", "label_not_in_set", "exact_duplicate", "near_duplicate",
@@ -83,3 +133,13 @@ def test_ray_and_local_give_identical_splits_and_drops(tmp_path, two_workers):
     assert on_ray["counts"] == local["counts"]
     assert on_ray["duplicates"] == local["duplicates"] and on_ray["pii"] == local["pii"]
     assert on_ray["contamination"] == local["contamination"]
+
+
+def test_help_does_not_import_ray():
+    """`honed --help` and `honed data prepare --help` stay instant: Ray (and torch) load only when used."""
+    probe = ("import sys\nfrom honed.cli import main\nfor argv in (['--help'], ['data', 'prepare', '--help']):\n"
+             "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+             "print(sorted(m for m in ('ray', 'torch') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert "--engine" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -3,6 +3,7 @@ the torchrun topology we mean (M nodes, rank R, N processes per node, the same r
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,7 +76,7 @@ def test_cli_prints_one_command_per_node(tiny_project):
 
 
 def test_sharded_strategies_are_refused_without_gpus(tiny_project):
-    """accelerate maps an FSDP config to DistributedType.NO on CPU: 2 independent rank-0 processes, not FSDP."""
+    """On CPU accelerate would run an FSDP launch as plain DDP (see the next test): honed says so and stops."""
     import torch
 
     if torch.cuda.is_available():
@@ -83,4 +84,43 @@ def test_sharded_strategies_are_refused_without_gpus(tiny_project):
     done = subprocess.run([sys.executable, "-m", "honed", "train", str(tiny_project), "--gpus", "2", "--strategy",
                            "fsdp", "-o", "runs/never"], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "needs CUDA GPUs" in done.stderr + done.stdout
+    assert "plain DDP" in done.stderr + done.stdout
+
+
+PROBE = """
+import json, os, sys, torch
+from accelerate import Accelerator
+acc = Accelerator(cpu=True)  # what transformers' Trainer builds with use_cpu=True (honed's CPU path)
+model = acc.prepare(torch.nn.Linear(4, 2))
+seen = {"rank": acc.process_index, "type": str(acc.state.distributed_type),
+        "fsdp_env": os.environ.get("ACCELERATE_USE_FSDP"),
+        "plugin": getattr(acc.state, "fsdp_plugin", None) is not None, "wrapper": type(model).__name__}
+with open(os.path.join(sys.argv[1], f"rank{os.environ['RANK']}.json"), "w") as f:  # ranks share one stdout
+    json.dump(seen, f)
+"""
+
+
+def test_accelerate_does_not_shard_an_fsdp_launch_on_cpu(tmp_path):
+    """The reason for the refusal, checked against the installed accelerate: under our fsdp.yaml on CPU the
+    launcher asks for FSDP (ACCELERATE_USE_FSDP=true) but each process ends up DDP over gloo, no FSDP plugin.
+    If a future accelerate shards on CPU this fails: then lift the refusal and add an FSDP-vs-one-process test."""
+    import json
+
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    (tmp_path / "probe.py").write_text(PROBE)
+    done = subprocess.run([sys.executable, "-m", "accelerate.commands.launch", "--config_file",
+                           str(accelerate_config("fsdp")), "--num_processes", "2", "--main_process_port", "0",
+                           str(tmp_path / "probe.py"), str(tmp_path)],  # port 0: accelerate picks a free one
+                          capture_output=True, text=True, timeout=120, check=False,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    ranks = sorted((json.loads(f.read_text()) for f in tmp_path.glob("rank*.json")), key=lambda r: r["rank"])
+    assert [r["rank"] for r in ranks] == [0, 1]
+    for r in ranks:
+        assert r["fsdp_env"] == "true"  # the launcher did ask for FSDP
+        assert (r["type"], r["plugin"], r["wrapper"]) == ("DistributedType.MULTI_CPU", False,
+                                                          "DistributedDataParallel")
 
