@@ -103,6 +103,9 @@ def write_project(folder: Path, name: str, train: list[dict], test: list[dict], 
     for item in args.set or []:  # e.g. --set balance_labels=false learning_rate=4e-4
         key, _, value = item.partition("=")
         config["train"][key] = yaml.safe_load(value)
+    for item in args.method or []:  # e.g. --method r=4 alpha=8 (the rate-by-rank ablation)
+        key, _, value = item.partition("=")
+        config.setdefault("method", {})[key] = yaml.safe_load(value)
     (folder / "honed.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return folder / "honed.yaml"
 
@@ -141,11 +144,13 @@ def summarise(name: str, report: dict, seconds: float) -> dict:
             "load_average": os.getloadavg()}
 
 
-def names_true_winner(report: dict) -> bool:
+def names_true_winner(report: dict) -> bool | None:
     """Checked here from the scores and the paired tests, not from the verdict's own reasoning: the true winner
     is the best scorer when its paired test against the runner-up on the other side (fine-tuned vs not) is
     significant at 95% (p < 0.05 and CI excluding 0), else there is no significant winner."""
     metric, candidates = report["primary_metric"], report["candidates"]
+    if not any(n.startswith("fine_tuned") for n in candidates) or all(n.startswith("fine_tuned") for n in candidates):
+        return None  # one side only (an ablation without baselines): nothing to win
     tuned = max((n for n in candidates if n.startswith("fine_tuned")), key=lambda n: candidates[n][metric])
     other = max((n for n in candidates if not n.startswith("fine_tuned")), key=lambda n: candidates[n][metric])
     test = report["comparisons"][f"{tuned}_vs_{other}"][metric]
@@ -192,6 +197,22 @@ def print_summary(result: dict) -> None:
         print(f"recipe {key} = {choice['value']}: {choice['why']}")
 
 
+def markdown_table(result: dict) -> str:
+    """The result as the markdown table docs/recipes.md and RESULTS.md carry (re-printable with --from-json)."""
+    lines = ["| candidate | decoding | accuracy (95% CI) | macro-F1 (95% CI) | wall s | CPU s | $ / 1k requests |",
+             "|---|---|---|---|---|---|---|"]
+    for name, row in result["candidates"].items():
+        cost = row["cost_per_1000_self_hosted"]
+        (alo, ahi), (flo, fhi) = row["accuracy_ci"], row["f1_macro_ci"]
+        lines.append(f"| {name} | {row['decoding']} | {row['accuracy']:.3f} [{alo:.3f}, {ahi:.3f}] | "
+                     f"{row['f1_macro']:.3f} [{flo:.3f}, {fhi:.3f}] | {row['wall_seconds']:.1f} | "
+                     f"{row['cpu_seconds']:.1f} | {'' if cost is None else f'{cost:.6f}'} |")
+    verdict = result["verdict"]
+    lines.append(f"\nVerdict ({verdict['outcome']}; names the true winner: "
+                 f"{ {True: 'yes', False: 'NO', None: 'n/a'}[verdict['names_true_winner']] }): {verdict['text']}")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="+", default=["banking77", "sms_spam"], choices=["banking77", "sms_spam"])
@@ -208,8 +229,15 @@ def main() -> int:
     parser.add_argument("--fine-tune-only", action="store_true", help="recipe ablations: no baselines")
     parser.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="train.* keys for an ablation, e.g. "
                         "balance_labels=false")
+    parser.add_argument("--method", nargs="*", metavar="KEY=VALUE", help="method.* keys, e.g. r=4 alpha=8")
     parser.add_argument("--tag", default="", help="suffix of the project folder (to keep ablations apart)")
+    parser.add_argument("--from-json", help="print the markdown tables of a saved --json file and stop")
     args = parser.parse_args()
+    if args.from_json:
+        for result in json.loads(Path(args.from_json).read_text(encoding="utf-8"))["results"]:
+            print(f"\n{result['dataset']} (load average at the end {result['load_average']})\n")
+            print(markdown_table(result))
+        return 0
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     loaders = {"banking77": lambda: banking77(args.intents), "sms_spam": sms_spam}
     results = []
