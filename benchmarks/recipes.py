@@ -71,9 +71,9 @@ def stratified(rows: list[dict], n: int | None, seed: int = 0) -> list[dict]:
 
 
 SETTINGS = {
-    "banking77": {"metric": "accuracy", "instruction": "Classify the online-banking customer query into its intent. "
+    "banking77": {"metric": "accuracy", "max_new_tokens": 12, "instruction": "Classify the online-banking customer query into its intent. "
                   "Answer with the intent name only. Intents: {labels}."},
-    "sms_spam": {"metric": "f1_macro", "instruction": "Is this SMS message spam or ham (not spam)? Answer with "
+    "sms_spam": {"metric": "f1_macro", "max_new_tokens": 3, "instruction": "Is this SMS message spam or ham (not spam)? Answer with "
                  "spam or ham only."},
 }
 
@@ -94,7 +94,8 @@ def write_project(folder: Path, name: str, train: list[dict], test: list[dict], 
                  "split": {"train": 0.85, "validation": 0.05, "test": 0.10}},
         "model": {"base": args.model, "max_length": 256},
         "train": {"max_steps": args.max_steps} if args.max_steps else {},
-        "evaluation": {"probes": False, "perplexity": False, "latency_samples": 2, "max_new_tokens": args.max_new_tokens,
+        "evaluation": {"probes": False, "perplexity": False, "latency_samples": 2, "max_new_tokens":
+                       args.max_new_tokens or setting["max_new_tokens"],
                        "bootstrap_samples": 1000},
     }
     if args.fine_tune_only:  # recipe ablations: the same test rows, only the fine-tune evaluated
@@ -102,6 +103,9 @@ def write_project(folder: Path, name: str, train: list[dict], test: list[dict], 
     for item in args.set or []:  # e.g. --set balance_labels=false learning_rate=4e-4
         key, _, value = item.partition("=")
         config["train"][key] = yaml.safe_load(value)
+    for item in args.method or []:  # e.g. --method r=4 alpha=8 (the rate-by-rank ablation)
+        key, _, value = item.partition("=")
+        config.setdefault("method", {})[key] = yaml.safe_load(value)
     (folder / "honed.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return folder / "honed.yaml"
 
@@ -119,19 +123,43 @@ def run_dataset(name: str, train: list[dict], test: list[dict], args) -> dict:
 
 
 def summarise(name: str, report: dict, seconds: float) -> dict:
-    metric = report["primary_metric"]
+    """Per candidate: accuracy and macro-F1 with CIs, wall and CPU seconds (evaluation, plus training for the
+    fine-tune and fitting for the classical model), cost per 1,000 requests; and the report's one verdict."""
     rows = {}
     for candidate, values in report["candidates"].items():
         eff = report["efficiency"]["candidates"].get(candidate, {})
-        details = report["details"][candidate]
-        wall = details["seconds"] + eff.get("train_seconds", 0.0)
-        rows[candidate] = {"metric": values[metric], "ci": report["confidence_intervals"][candidate][metric],
-                           "decoding": details["decoding"], "wall_seconds": round(wall, 2),
-                           "train_seconds": eff.get("train_seconds"),
+        details, cis = report["details"][candidate], report["confidence_intervals"][candidate]
+        train_cpu = report["timings"].get("train_s_cpu", 0.0) if candidate == "fine_tuned" else 0.0
+        rows[candidate] = {"accuracy": values["accuracy"], "accuracy_ci": cis["accuracy"],
+                           "f1_macro": values["f1_macro"], "f1_macro_ci": cis["f1_macro"],
+                           "by_decoding": details["by_decoding"], "decoding": details["decoding"],
+                           "wall_seconds": round(details["seconds"] + eff.get("train_seconds", 0.0), 1),
+                           "cpu_seconds": round(details.get("cpu_seconds", 0.0) + train_cpu, 1),
+                           "eval_seconds": round(details["seconds"], 1), "train_seconds": eff.get("train_seconds"),
                            "cost_per_1000_self_hosted": eff.get("cost_per_1000_requests_self_hosted")}
-    return {"dataset": name, "metric": metric, "n_test": report["n_test"], "counts": report["data_counts"],
-            "candidates": rows, "verdict": report["objective"]["verdict"], "recipe": report.get("recipe"),
-            "timings": report["timings"], "total_seconds": round(seconds, 1)}
+    verdict = {**report["verdict"], "names_true_winner": names_true_winner(report)}
+    return {"dataset": name, "metric": report["primary_metric"], "n_test": report["n_test"],
+            "counts": report["data_counts"], "candidates": rows, "verdict": verdict,
+            "recipe": report.get("recipe"), "timings": report["timings"], "total_seconds": round(seconds, 1),
+            "load_average": os.getloadavg()}
+
+
+def names_true_winner(report: dict) -> bool | None:
+    """Checked here from the scores and the paired tests, not from the verdict's own reasoning: the true winner
+    is the best scorer when its paired test against the runner-up on the other side (fine-tuned vs not) is
+    significant at 95% (p < 0.05 and CI excluding 0), else there is no significant winner."""
+    metric, candidates = report["primary_metric"], report["candidates"]
+    if not any(n.startswith("fine_tuned") for n in candidates) or all(n.startswith("fine_tuned") for n in candidates):
+        return None  # one side only (an ablation without baselines): nothing to win
+    tuned = max((n for n in candidates if n.startswith("fine_tuned")), key=lambda n: candidates[n][metric])
+    other = max((n for n in candidates if not n.startswith("fine_tuned")), key=lambda n: candidates[n][metric])
+    test = report["comparisons"][f"{tuned}_vs_{other}"][metric]
+    significant = test["p_value"] < 0.05 and not test["ci"][0] <= 0 <= test["ci"][1]
+    verdict = report["verdict"]
+    if not significant:
+        return verdict["outcome"] == "no_significant_difference"
+    truth = tuned if test["delta"] > 0 else other
+    return verdict["winner"] == truth and verdict["outcome"] != "no_significant_difference"
 
 
 def classical_only(name: str, train: list[dict], test: list[dict]) -> dict:
@@ -152,17 +180,37 @@ def classical_only(name: str, train: list[dict], test: list[dict]) -> dict:
 
 
 def print_summary(result: dict) -> None:
-    print(f"\n== {result['dataset']}: {result['metric']} on {result['n_test']} test rows "
-          f"(data {result['counts']}), {result['total_seconds']} s in all")
-    print(f"{'candidate':<11} {'metric':>7}  {'95% CI':<16} {'decoding':<14} {'wall s':>8} {'$/1k req':>10}")
+    print(f"\n== {result['dataset']}: {result['n_test']} test rows (data {result['counts']}), "
+          f"{result['total_seconds']} s in all, load average {result['load_average']}")
+    print(f"{'candidate':<11} {'accuracy':>8}  {'95% CI':<16} {'macro-F1':>8}  {'95% CI':<16} {'decoding':<14} "
+          f"{'wall s':>8} {'CPU s':>8} {'$/1k req':>10}")
     for name, row in result["candidates"].items():
-        lo, hi = row["ci"]
         cost = row["cost_per_1000_self_hosted"]
-        print(f"{name:<11} {row['metric']:>7.3f}  [{lo:.3f}, {hi:.3f}]   {row['decoding']:<14} "
-              f"{row['wall_seconds']:>8.1f} {'' if cost is None else f'{cost:.6f}':>10}")
-    print(f"verdict: {result['verdict']}")
+        print(f"{name:<11} {row['accuracy']:>8.3f}  [{row['accuracy_ci'][0]:.3f}, {row['accuracy_ci'][1]:.3f}]   "
+              f"{row['f1_macro']:>8.3f}  [{row['f1_macro_ci'][0]:.3f}, {row['f1_macro_ci'][1]:.3f}]   "
+              f"{row['decoding']:<14} {row['wall_seconds']:>8.1f} {row['cpu_seconds']:>8.1f} "
+              f"{'' if cost is None else f'{cost:.6f}':>10}")
+    verdict = result["verdict"]
+    print(f"verdict ({verdict['outcome']}, winner {verdict['winner']}, names the true winner: "
+          f"{verdict['names_true_winner']}): {verdict['text']}")
     for key, choice in (result.get("recipe") or {}).items():
         print(f"recipe {key} = {choice['value']}: {choice['why']}")
+
+
+def markdown_table(result: dict) -> str:
+    """The result as the markdown table docs/recipes.md and RESULTS.md carry (re-printable with --from-json)."""
+    lines = ["| candidate | decoding | accuracy (95% CI) | macro-F1 (95% CI) | wall s | CPU s | $ / 1k requests |",
+             "|---|---|---|---|---|---|---|"]
+    for name, row in result["candidates"].items():
+        cost = row["cost_per_1000_self_hosted"]
+        (alo, ahi), (flo, fhi) = row["accuracy_ci"], row["f1_macro_ci"]
+        lines.append(f"| {name} | {row['decoding']} | {row['accuracy']:.3f} [{alo:.3f}, {ahi:.3f}] | "
+                     f"{row['f1_macro']:.3f} [{flo:.3f}, {fhi:.3f}] | {row['wall_seconds']:.1f} | "
+                     f"{row['cpu_seconds']:.1f} | {'' if cost is None else f'{cost:.6f}'} |")
+    verdict = result["verdict"]
+    lines.append(f"\nVerdict ({verdict['outcome']}; names the true winner: "
+                 f"{ {True: 'yes', False: 'NO', None: 'n/a'}[verdict['names_true_winner']] }): {verdict['text']}")
+    return "\n".join(lines)
 
 
 def main() -> int:
@@ -173,15 +221,23 @@ def main() -> int:
     parser.add_argument("--max-steps", type=int, default=None, help="cap on optimizer steps (else the recipe's)")
     parser.add_argument("--intents", type=int, default=None, help="banking77: keep the first N intents only")
     parser.add_argument("--model", default="smollm2-135m-instruct")
-    parser.add_argument("--max-new-tokens", type=int, default=12, help="greedy answer length (labels are short)")
+    parser.add_argument("--max-new-tokens", type=int, default=None,
+                        help="greedy answer length (default: 3 for spam/ham, 12 for the intent names)")
     parser.add_argument("--output", default="/tmp/honed-bench-recipes")
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--classical-only", action="store_true", help="only the classical baseline, full data")
     parser.add_argument("--fine-tune-only", action="store_true", help="recipe ablations: no baselines")
     parser.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="train.* keys for an ablation, e.g. "
                         "balance_labels=false")
+    parser.add_argument("--method", nargs="*", metavar="KEY=VALUE", help="method.* keys, e.g. r=4 alpha=8")
     parser.add_argument("--tag", default="", help="suffix of the project folder (to keep ablations apart)")
+    parser.add_argument("--from-json", help="print the markdown tables of a saved --json file and stop")
     args = parser.parse_args()
+    if args.from_json:
+        for result in json.loads(Path(args.from_json).read_text(encoding="utf-8"))["results"]:
+            print(f"\n{result['dataset']} (load average at the end {result['load_average']})\n")
+            print(markdown_table(result))
+        return 0
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     loaders = {"banking77": lambda: banking77(args.intents), "sms_spam": sms_spam}
     results = []
@@ -197,10 +253,15 @@ def main() -> int:
             continue
         results.append(run_dataset(name, train, test, args))
         print_summary(results[-1])
+        write_json(args, results)  # after each dataset, so a long run's finished part is kept
+    write_json(args, results)
+    return 0
+
+
+def write_json(args, results: list[dict]) -> None:
     if args.json:
         Path(args.json).write_text(json.dumps({"args": vars(args), "load_average": os.getloadavg(),
                                                "results": results}, indent=2), encoding="utf-8")
-    return 0
 
 
 if __name__ == "__main__":

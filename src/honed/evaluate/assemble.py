@@ -10,6 +10,7 @@ from __future__ import annotations
 from honed.core.config import Config
 from honed.evaluate.candidates import prompt_of
 from honed.evaluate.report import objective_status
+from honed.evaluate.verdict import is_fine_tuned, verdict
 
 
 def build_report(cfg: Config, data, test: list[dict], results: dict, training: dict, timings: dict,
@@ -24,6 +25,7 @@ def build_report(cfg: Config, data, test: list[dict], results: dict, training: d
         "candidates": {name: _numbers(r.metrics) for name, r in results.items()},
         "details": {name: {"decoding": r.decoding, "api": r.is_api, "kind": r.kind,
                            "latency_ms_per_example": r.latency_ms, "seconds": r.seconds,
+                           "cpu_seconds": round(r.cpu_seconds, 2),
                            "examples_per_second": r.examples_per_second.get("overall"),
                            "examples_per_second_by_decoding": r.examples_per_second,
                            "confusion": r.per_decoding[r.decoding].get("confusion"),
@@ -51,51 +53,8 @@ def build_report(cfg: Config, data, test: list[dict], results: dict, training: d
     if retrieval is not None:
         report["retrieval"] = retrieval
     report.update(extra or {})
-    report["verdict"] = verdict_section(cfg, results, list(data.labels))
+    report["verdict"] = verdict(report)  # the one verdict; report.html and the CLI caption read its text
     return report
-
-
-FINE_TUNED_PREFIXES = ("fine_tuned", "rag_fine_tuned")
-PROMPTING = ("zero_shot", "few_shot", "rag")
-
-
-def verdict_section(cfg: Config, results: dict, labels: list[str]) -> dict:
-    """Which option wins and by how much, in one sentence: the best fine-tuned candidate against the best option
-    without fine-tuning, by a paired test on the same test rows. "Prompting or RAG is enough" unless the fine-tune
-    is better with significance at the report's confidence level."""
-    from honed.evaluate.stats import paired_comparison, statistics
-
-    metric, ev = cfg.objective.metric, cfg.evaluation
-    scores = {n: r.metrics[metric] for n, r in results.items() if metric in r.metrics}
-    tuned = [n for n in scores if n.startswith(FINE_TUNED_PREFIXES)]
-    others = [n for n in scores if n not in tuned]
-    if not tuned or not others:
-        best = max(scores, key=scores.get) if scores else None
-        text = f"{best} scores {metric} {scores[best]:.3f}; there is nothing to compare it with." if best else ""
-        return {"text": text, "winner": best}
-    best_tuned, best_other = max(tuned, key=scores.get), max(others, key=scores.get)
-    stats = {n: statistics(cfg.objective.task, results[n].references, results[n].predictions, labels)
-             for n in (best_tuned, best_other)}
-    test = paired_comparison(stats[best_tuned], stats[best_other], metric, ev.bootstrap_samples, cfg.train.seed,
-                             ev.confidence_level)
-    significant = test["p_value"] < 1 - ev.confidence_level
-    fine_tune_needed = test["delta"] > 0 and significant
-    return {"text": _verdict_text(metric, scores, best_tuned, best_other, test, fine_tune_needed, significant),
-            "winner": best_tuned if fine_tune_needed else best_other, "fine_tune_needed": fine_tune_needed,
-            "best_fine_tuned": best_tuned, "best_without_fine_tuning": best_other, "metric": metric,
-            "delta": test["delta"], "ci": test["ci"], "p_value": test["p_value"], "level": ev.confidence_level}
-
-
-def _verdict_text(metric, scores, tuned, other, test, needed, significant) -> str:
-    figures = (f"{metric} {scores[tuned]:.3f} vs {scores[other]:.3f}, {100 * test['delta']:+.1f} points, "
-               f"CI [{100 * test['ci'][0]:+.1f}, {100 * test['ci'][1]:+.1f}], p = {test['p_value']:.3g}")
-    if needed:
-        return f"Fine-tuning wins: {tuned} beats the best option without it, {other} ({figures})."
-    enough = "prompting or RAG is enough" if other in PROMPTING else f"{other} is enough without fine-tuning"
-    if test["delta"] < 0 and significant:
-        return f"{enough[0].upper()}{enough[1:]}: {other} beats {tuned} ({figures})."
-    return (f"{enough[0].upper()}{enough[1:]}: {tuned} is not significantly better than {other} ({figures}), so "
-            "the fine-tune does not pay for itself on this test set.")
 
 
 def statistics_section(cfg: Config, results: dict, labels: list[str]) -> dict:
@@ -108,16 +67,24 @@ def statistics_section(cfg: Config, results: dict, labels: list[str]) -> dict:
     intervals = {name: confidence_intervals(s, ev.bootstrap_samples, seed, ev.confidence_level)
                  for name, s in stats.items()}
     comparisons = {}
-    if "fine_tuned" in stats:
-        for name in (n for n in stats if n != "fine_tuned"):
-            comparisons[f"fine_tuned_vs_{name}"] = {
-                metric: paired_comparison(stats["fine_tuned"], stats[name], metric, ev.bootstrap_samples, seed,
-                                          ev.confidence_level)
-                for metric in intervals["fine_tuned"]}
+    for tuned, other in compared_pairs(list(stats)):
+        comparisons[f"{tuned}_vs_{other}"] = {
+            metric: paired_comparison(stats[tuned], stats[other], metric, ev.bootstrap_samples, seed,
+                                      ev.confidence_level)
+            for metric in intervals[tuned]}
     return {"confidence_intervals": intervals, "comparisons": comparisons,
             "statistics": {"method": "percentile bootstrap over test examples; paired approximate randomisation "
                                      "test for deltas", "samples": ev.bootstrap_samples,
                            "level": ev.confidence_level, "seed": seed}}
+
+
+def compared_pairs(names: list[str]) -> list[tuple[str, str]]:
+    """fine_tuned against every other candidate; any other fine-tuned candidate (rag_fine_tuned) against every
+    option without fine-tuning, so the verdict's pair (best fine-tuned vs best other) always has its paired test."""
+    pairs = [("fine_tuned", n) for n in names if n != "fine_tuned"] if "fine_tuned" in names else []
+    for tuned in (n for n in names if is_fine_tuned(n) and n != "fine_tuned"):
+        pairs += [(tuned, n) for n in names if not is_fine_tuned(n)]
+    return pairs
 
 
 def probes_section(cfg: Config, results: dict) -> dict:

@@ -32,6 +32,7 @@ class CandidateResult:
     outputs: list[str]
     per_decoding: dict[str, dict] = field(default_factory=dict)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # process CPU time of the whole evaluation (robust to a shared machine's load)
     latency_ms: float = 0.0
     references: list[str] = field(default_factory=list)
     predictions_by_decoding: dict[str, list[str]] = field(default_factory=dict)
@@ -121,7 +122,7 @@ def evaluate_candidate(name: str, model, tokenizer, prompts: list[list[dict]], r
                        cfg: Config, labels: list[str]) -> CandidateResult:
     """Decode every prompt, score against references; returns the best decoding's metrics."""
     ev = cfg.evaluation
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     rates: dict[str, float] = {}
     predictions: dict[str, list[str]] = {}
     notes: list[str] = []
@@ -163,6 +164,7 @@ def evaluate_candidate(name: str, model, tokenizer, prompts: list[list[dict]], r
             result.metrics["perplexity"] = ppl
     if cfg.objective.task == "generation" and ev.embedding_similarity:
         _add_embedding_similarity(result)
+    result.cpu_seconds = time.process_time() - cpu_started
     return result
 
 

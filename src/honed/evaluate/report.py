@@ -27,62 +27,7 @@ def objective_status(report: dict) -> dict:
         if best_baseline:
             status["best_baseline"] = best_baseline
             status["delta_vs_best_baseline"] = scored["fine_tuned"] - baselines[best_baseline]
-        if "classical" in scored:
-            status["classical_matches_fine_tune"] = classical_matches(report, scored)
-    status["verdict"] = verdict(report, scored, status)
-    return status
-
-
-# How the verdict names the classical candidate, by the decoding that gave its headline.
-CLASSICAL_WORDS = {"tfidf_svm": "a classical TF-IDF + SVM model", "nearest_neighbour":
-                   "a classical nearest-neighbour lookup (TF-IDF)", "lead_sentences": "the input's leading sentences"}
-
-
-def classical_matches(report: dict, scored: dict) -> bool:
-    """The classical model wins or ties: it scores at least as well, or the fine-tune's lead is not significant
-    (its paired CI over the same test rows reaches 0)."""
-    if scored["classical"] >= scored["fine_tuned"]:
-        return True
-    comparison = report.get("comparisons", {}).get("fine_tuned_vs_classical", {}).get(report["primary_metric"])
-    return bool(comparison) and comparison["ci"][0] <= 0
-
-
-def verdict(report: dict, scored: dict, status: dict) -> str:
-    """One sentence naming the true winner on the primary metric (JSON, HTML and the CLI caption say it)."""
-    metric = report["primary_metric"]
-    if "fine_tuned" not in scored or not status.get("best_baseline"):
-        return f"best candidate: {status['best_candidate']}" if status["best_candidate"] else "nothing was scored"
-    tuned = scored["fine_tuned"]
-    if status.get("classical_matches_fine_tune"):
-        decoding = report.get("details", {}).get("classical", {}).get("decoding", "")
-        who = CLASSICAL_WORDS.get(decoding, "a classical model")
-        lead = _delta_text(report, "classical", metric, tuned - scored["classical"])
-        better = " (it scores higher)" if scored["classical"] > tuned else ""
-        return (f"{who} does as well{better}: {metric} {scored['classical']:.3f} vs the fine-tune's {tuned:.3f} "
-                f"(fine-tune {lead}){_cost_text(report)}")
-    best = status["best_baseline"]
-    lead = _delta_text(report, best, metric, tuned - scored[best])
-    if tuned >= scored[best]:
-        return f"the fine-tune wins: {metric} {tuned:.3f} vs {scored[best]:.3f} for {best}, the best baseline ({lead})"
-    return f"{best} beats the fine-tune: {metric} {scored[best]:.3f} vs {tuned:.3f} (fine-tune {lead})"
-
-
-def _delta_text(report: dict, against: str, metric: str, delta: float) -> str:
-    text = f"{delta * 100:+.1f} points"
-    comparison = report.get("comparisons", {}).get(f"fine_tuned_vs_{against}", {}).get(metric)
-    if comparison:
-        lo, hi = comparison["ci"]
-        text += f", CI {lo * 100:+.1f} to {hi * 100:+.1f}, p = {comparison['p_value']:.3g}"
-    return text
-
-
-def _cost_text(report: dict) -> str:
-    costs = report.get("efficiency", {}).get("candidates", {})
-    classical = costs.get("classical", {}).get("cost_per_1000_requests_self_hosted")
-    tuned = costs.get("fine_tuned", {}).get("cost_per_1000_requests_self_hosted")
-    if classical is None or not tuned:
-        return ""
-    return f"; ${classical:.6f} vs ${tuned:.4f} per 1,000 requests self-hosted"
+    return status  # which candidate truly wins is the report's `verdict` (honed.evaluate.verdict), not here
 
 
 def save_report(report: dict, out_dir: Path) -> Path:
@@ -124,8 +69,9 @@ def summary_table(report: dict) -> Table:
         if comparison:
             lo, hi = comparison["ci"]
             table.caption += f" (CI {lo * 100:+.1f} to {hi * 100:+.1f}, p = {comparison['p_value']:.3g})"
-    if status.get("verdict"):
-        table.caption += f"\nverdict: {status['verdict']}"
+    verdict_text = (report.get("verdict") or {}).get("text")
+    if verdict_text:
+        table.caption += f"\nverdict: {verdict_text}"
     return table
 
 
@@ -201,13 +147,8 @@ def _summary_html(report: dict) -> str:
     delta_text = f"; fine-tune vs best baseline ({status.get('best_baseline')}): {delta * 100:+.1f} points" if delta is not None else ""
     return (f"<p>Objective: <b>{metric} ≥ {status['target']:.2f}</b> → {verdict} (best candidate "
             f"{html.escape(str(status['best_candidate']))}{delta_text}). Test examples: {report.get('n_test')}; "
-            f"dataset {report.get('dataset_hash', '')}.</p>{_objective_verdict_html(status)}"
+            f"dataset {report.get('dataset_hash', '')}.</p>"
             f"<table><tr><th>metric</th>{head}</tr>{rows}</table>")
-
-
-def _objective_verdict_html(status: dict) -> str:
-    text = status.get("verdict")
-    return f"<p><b>Verdict:</b> {html.escape(text)}</p>" if text else ""
 
 
 def _errors_html(report: dict) -> str:

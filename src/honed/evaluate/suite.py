@@ -32,9 +32,12 @@ def evaluate_classical(cfg: Config, train: list[dict], prompts: list[list[dict]]
                        labels: list[str]) -> CandidateResult:
     """The classical candidate (honed.evaluate.classical) fitted on the train split's user turns → references,
     scored like the others; its per-request cost comes from its prediction time, not from tokens."""
+    import time
+
     from honed.evaluate.candidates import score_candidate
     from honed.evaluate.classical import fit_and_predict, user_input
 
+    cpu_started = time.process_time()
     fit = fit_and_predict(cfg.objective.task, [user_input(prompt_of(r)) for r in train],
                           [reference_of(r) for r in train], [user_input(p) for p in prompts])
     outputs = next(iter(fit.predictions.values()))
@@ -43,6 +46,7 @@ def evaluate_classical(cfg: Config, train: list[dict], prompts: list[list[dict]]
     result.kind, result.train_seconds = "classical", fit.train_seconds
     result.seconds = result.greedy_seconds = fit.predict_seconds
     result.latency_ms = 1000 * fit.predict_seconds / max(len(prompts), 1)
+    result.cpu_seconds = time.process_time() - cpu_started  # fit and predict
     return result
 
 
