@@ -85,7 +85,7 @@ def test_a_run_is_mirrored_with_config_metrics_curves_and_files(server, tracked,
         for metric, value in metrics.items():
             assert data.metrics[f"{candidate}.{metric}"] == pytest.approx(value), f"{candidate}.{metric}"
     assert data.metrics["objective.passed"] == float(report["objective"]["passed"])
-    assert data.tags["honed.objective.verdict"] == report["objective"]["verdict"]
+    assert data.tags["honed.verdict"] == report["verdict"]["text"]
     curve = client.get_metric_history(mirrored.info.run_id, "loss")  # from transformers' MLflowCallback
     assert len(curve) >= 1 and all(point.step >= 1 for point in curve)
     files = {a.path for a in client.list_artifacts(mirrored.info.run_id, "honed")}

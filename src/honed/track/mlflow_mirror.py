@@ -4,7 +4,7 @@ honed version, and MLflow's model aliases following honed's promote / rollback.
 On when the config sets `tracking.mlflow_uri`, or has `mlflow` in `train.report_to` (then $MLFLOW_TRACKING_URI
 or MLflow's default). What is sent: the resolved config flattened (params: it holds the *names* of API-key
 variables, never a value from the environment), honed's ids and package versions (tags), the report's candidate
-metrics and objective verdict (metrics and tags), and report.json, report.html and meta.json (artifacts).
+metrics and the verdict (metrics and tags), and report.json, report.html and meta.json (artifacts).
 Training curves come from transformers' own MLflowCallback, pointed at the same MLflow run.
 
 honed's store stays the source of truth. Nothing here may fail a run: the first failure to reach a server warns
@@ -206,9 +206,10 @@ def report_figures(report: dict) -> dict[str, float]:
 
 def report_tags(report: dict, report_path: Path) -> dict[str, str]:
     objective, verdict = report.get("objective") or {}, report.get("verdict") or {}
-    tags = {"honed.objective.verdict": objective.get("verdict"), "honed.objective.best_candidate":
-            objective.get("best_candidate"), "honed.verdict": verdict.get("text"), "honed.primary_metric":
-            report.get("primary_metric"), "honed.report": str(Path(report_path).resolve())}
+    tags = {"honed.verdict": verdict.get("text"), "honed.verdict.winner": verdict.get("winner"),
+            "honed.verdict.outcome": verdict.get("outcome"), "honed.objective.best_candidate":
+            objective.get("best_candidate"), "honed.primary_metric": report.get("primary_metric"),
+            "honed.report": str(Path(report_path).resolve())}
     return {k: str(v) for k, v in tags.items() if v is not None}
 
 

@@ -17,8 +17,8 @@ REPORT = {
     "candidates": {"zero_shot": {"accuracy": 0.25, "f1_macro": 0.1}, "fine_tuned": {"accuracy": 0.75, "n": 40}},
     "objective": {"metric": "accuracy", "target": 0.7, "best_candidate": "fine_tuned", "value": 0.75,
                   "passed": True, "fine_tuned_passed": True, "best_baseline": "zero_shot",
-                  "delta_vs_best_baseline": 0.5, "verdict": "fine_tuned wins"},
-    "verdict": {"text": "Fine-tuning wins."},
+                  "delta_vs_best_baseline": 0.5},
+    "verdict": {"text": "Fine-tuning wins.", "winner": "fine_tuned", "outcome": "fine_tune_wins"},
 }
 
 
@@ -44,9 +44,9 @@ def test_report_figures_are_every_candidates_numbers_and_the_objective():
     assert mirror.report_figures(failed)["objective.passed"] == 0.0
 
 
-def test_report_tags_carry_both_verdicts(tmp_path):
+def test_report_tags_carry_the_verdict(tmp_path):
     tags = mirror.report_tags(REPORT, tmp_path / "report.json")
-    assert tags["honed.objective.verdict"] == "fine_tuned wins" and tags["honed.verdict"] == "Fine-tuning wins."
+    assert tags["honed.verdict"] == "Fine-tuning wins." and tags["honed.verdict.winner"] == "fine_tuned"
     assert tags["honed.report"] == str((tmp_path / "report.json").resolve())
 
 
