@@ -15,7 +15,8 @@ prefix's activations depend on the adapter, so it is recomputed every step (once
 
 Across the epoch, `PrefixGroupedSampler` orders the rows so that each batch holds rows that start alike (same
 first MIN_SHARED_PREFIX tokens: one system prompt or one document of several), so sharing applies in every batch
-even when the data mixes several prefixes; with a single prefix the order is a plain seeded shuffle.
+even when the data mixes several prefixes. When every row starts alike, Trainer's own sampler is kept (same
+batches as before and as plain transformers with the same seed).
 
 Batches of long rows run as micro-batches of at most TOKENS_PER_FORWARD tokens with gradient accumulation
 (`micro_batch`, chosen in sft.py), which bounds activation memory without changing the update.
@@ -252,8 +253,11 @@ def plain_trainer(cfg, model, args, train_dataset, eval_dataset, callbacks, shar
     class PrefixGroupedTrainer(Trainer):
         def _get_train_sampler(self, train_dataset=None):
             dataset = train_dataset if train_dataset is not None else self.train_dataset
+            token_lists = list(dataset["input_ids"])
+            if len({tuple(ids[:MIN_SHARED_PREFIX]) for ids in token_lists}) < 2:
+                return super()._get_train_sampler(train_dataset)  # one prefix: every batch shares it anyway
             seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
-            return PrefixGroupedSampler(list(dataset["input_ids"]), self.args.per_device_train_batch_size, seed)
+            return PrefixGroupedSampler(token_lists, self.args.per_device_train_batch_size, seed)
 
     trainer_class = PrefixGroupedTrainer if share_prefix else Trainer
     return trainer_class(model=model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset,

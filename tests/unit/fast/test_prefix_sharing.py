@@ -194,3 +194,5 @@ def test_the_fast_path_trainer_batches_by_prefix(tmp_path):
         segments = batch["honed_segments"]
         heads.append(sum(1 for s in segments if s.context_end == 0 and s.end - s.start == 12))
     assert heads == [1, 1, 1, 1]  # every batch of 2 carries exactly one shared 12-token prefix
+    single = fast.plain_trainer(cfg, model(), args, Dataset.from_list(rows(seed=7, n=8, prefixes=1)), None, [])
+    assert not isinstance(single._get_train_sampler(), fast.PrefixGroupedSampler)  # Trainer's own shuffle
