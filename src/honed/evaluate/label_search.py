@@ -68,7 +68,7 @@ class _Search:
     def predict(self, parent: int, log_probs) -> None:
         """Score `parent`'s children (parent -1: the first label tokens) from the distribution after it."""
         base = self.scores[parent] if parent >= 0 else 0.0
-        for child in self.trie.children[parent]:
+        for child in self.trie.children.get(parent, []):
             self.scores[child] = base + float(log_probs[self.trie.tokens[child]])
         for label, path in enumerate(self.trie.paths):
             final = path[-1]
