@@ -12,7 +12,9 @@ instruction + ticket + queue, assistant-only loss), same batches, same seed, in 
                once per batch, each row attending to it (exact; tests/unit/fast/test_prefix_sharing.py).
 - honed_bf16:  the same with bf16 autocast (`train.precision: fast` on a CPU with AVX512-BF16/AMX).
 Real tokens/s counts the rows' non-pad tokens (a shared prefix counts once per row, as the others compute it),
-from the median of per-step wall times after 2 warm-up steps. Loss parity: the per-step training losses of each
+from the median of per-step wall times after 2 warm-up steps; beside it, CPU seconds per real token from the
+median of per-step process CPU times (user + system, the same steps), the fair basis on a shared machine
+(`--threads 1` keeps OpenMP's spin-waiting out of it). Loss parity: the per-step training losses of each
 system against hf_peft. MFU: nominal 4·N FLOPs per real token (forward + activation gradients; N = all
 parameters; frozen weights get no weight gradient) over this machine's matmul peak (benchmarks/cpu_roofline.py,
 float32, or bf16 for honed_bf16), measured in the same run.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -60,13 +63,14 @@ class StepTimer:
 
         class _Timer(TrainerCallback):
             def __init__(self):
-                self.times, self.losses, self._t = [], [], None
+                self.times, self.cpu_times, self.losses, self._t, self._cpu = [], [], [], None, None
 
             def on_step_begin(self, args, state, control, **kw):
-                self._t = time.perf_counter()
+                self._t, self._cpu = time.perf_counter(), time.process_time()
 
             def on_step_end(self, args, state, control, **kw):
                 self.times.append(time.perf_counter() - self._t)
+                self.cpu_times.append(time.process_time() - self._cpu)
 
             def on_log(self, args, state, control, logs=None, **kw):
                 if logs and "loss" in logs:
@@ -127,9 +131,12 @@ def run_system(name: str, model_ref: str, rows: list[dict], steps: int, batch: i
     trainer.train()
     # steps × batch == len(rows): each row is seen exactly once, so real tokens per step is the same for all.
     real_tokens_per_step = sum(len(r["input_ids"]) for r in rows) / steps
-    step_times = timer.times[2:]
+    step_times, cpu_times = timer.times[2:], timer.cpu_times[2:]
     return {"system": name, "median_step_s": statistics.median(step_times),
-            "real_tokens_per_s": real_tokens_per_step / statistics.median(step_times), "losses": timer.losses}
+            "real_tokens_per_s": real_tokens_per_step / statistics.median(step_times),
+            "median_step_cpu_s": statistics.median(cpu_times),
+            "cpu_s_per_real_token": statistics.median(cpu_times) / real_tokens_per_step,
+            "load_average": os.getloadavg()[0], "losses": timer.losses}
 
 
 def main() -> None:
@@ -140,10 +147,12 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write results here")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--systems", help="comma-separated subset of " + ", ".join(SYSTEMS + GPU_SYSTEMS))
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's, one per core)")
     args = parser.parse_args()
-    import os
-
     import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
     import transformers
     import trl
 
@@ -168,19 +177,21 @@ def main() -> None:
     if peaks:
         print(f"matmul peak: float32 {peaks['float32']:.0f} GFLOP/s, bf16 {peaks['bf16']:.0f} GFLOP/s; "
               f"{params / 1e6:.1f}M parameters, 4·N = {4 * params / 1e9:.2f} GFLOP per real token")
-    print(f"{'system':<12} {'real tok/s':>10} {'speed-up':>9} {'step s':>8} {'step-1 Δloss':>13} "
-          f"{'mean loss':>10} {'MFU':>6}")
+    print(f"{'system':<12} {'real tok/s':>10} {'speed-up':>9} {'step s':>8} {'CPU ms/tok':>10} {'CPU speed-up':>12} "
+          f"{'step-1 Δloss':>13} {'mean loss':>10} {'MFU':>6} {'load':>5}")
     for r in results:
         # Step 1 sees identical weights and data, so its loss isolates numerical differences; later steps also
         # carry the optimizer's amplification of them.
         r["step1_rel_loss_diff"] = abs(r["losses"][0] - base["losses"][0]) / base["losses"][0]
         r["mean_loss"] = statistics.mean(r["losses"])
         r["speedup"] = r["real_tokens_per_s"] / base["real_tokens_per_s"]
+        r["cpu_speedup"] = base["cpu_s_per_real_token"] / r["cpu_s_per_real_token"]
         peak = peaks.get("bf16" if r["system"] == "honed_bf16" else "float32")
         r["mfu"] = 4 * params * r["real_tokens_per_s"] / (peak * 1e9) if peak else None
         print(f"{r['system']:<12} {r['real_tokens_per_s']:>10.0f} {r['speedup']:>8.2f}x {r['median_step_s']:>8.2f} "
+              f"{r['cpu_s_per_real_token'] * 1000:>10.2f} {r['cpu_speedup']:>11.2f}x "
               f"{r['step1_rel_loss_diff'] * 100:>12.2f}% {r['mean_loss']:>10.3f} "
-              + (f"{r['mfu'] * 100:>5.1f}%" if r["mfu"] is not None else "     -"))
+              + (f"{r['mfu'] * 100:>5.1f}%" if r["mfu"] is not None else "     -") + f" {r['load_average']:>5.1f}")
     import resource
 
     from honed.core.config import validate_config

@@ -17,7 +17,8 @@ from honed.core.chat import render_prompt
 from honed.core.config import Config
 from honed.core.errors import HonedError
 from honed.core.records import Conversation, as_record, class_label
-from honed.evaluate.generate import generate_all, score_labels
+from honed.evaluate.generate import generate_all
+from honed.evaluate.label_search import score_labels
 from honed.evaluate.metrics import parse_label, task_metrics
 
 CandidateKind = Literal["model", "api", "classical"]  # a local LLM; a remote endpoint; a scikit-learn model

@@ -3,8 +3,9 @@
 Evaluation prompts share a long prefix: the system instruction, and for few-shot every demonstration. That
 prefix runs through the model once; each example then only pays for its own tokens (a copy of the prefix cache
 is extended). Without a long shared prefix, generation is batched with left padding instead.
-Label scoring computes log P(label | prompt) for each candidate label: the prompt's KV cache is repeated across
-the labels and only the label tokens are scored, so a small model is not penalised for formatting its answer.
+Label scoring computes log P(label | prompt) for each candidate label over a trie of the label tokens, so a
+small model is not penalised for formatting its answer (`label_scores`: every label in full; the argmax alone
+comes faster from the exact search in honed.evaluate.label_search).
 """
 from __future__ import annotations
 
@@ -109,13 +110,6 @@ def generate_all(model, tokenizer, conversations: list[list[dict]], *, max_new_t
     return outputs
 
 
-def score_labels(model, tokenizer, conversations: list[list[dict]], labels: list[str], *,
-                 description: str, batch_size: int = 8) -> list[str]:
-    """For each conversation, the label with the highest total log-likelihood as the assistant's answer."""
-    scores = label_scores(model, tokenizer, conversations, labels, description=description, batch_size=batch_size)
-    return [labels[int(i)] for i in scores.argmax(-1).tolist()]
-
-
 def label_scores(model, tokenizer, conversations: list[list[dict]], labels: list[str], *, description: str = "",
                  batch_size: int = 8):
     """log P(label + end of turn | prompt) for every conversation × label, a [conversations, labels] tensor.
@@ -151,20 +145,25 @@ class LabelTrie:
     def __init__(self, sequences: list[list[int]]):
         self.tokens: list[int] = []
         self.parents: list[int] = []
-        children: dict[tuple[int, int], int] = {}
+        index: dict[tuple[int, int], int] = {}
         self.paths: list[list[int]] = []
         for seq in sequences:
             node, path = -1, []
             for token in seq:
-                if (node, token) not in children:
-                    children[(node, token)] = len(self.tokens)
+                if (node, token) not in index:
+                    index[(node, token)] = len(self.tokens)
                     self.tokens.append(token)
                     self.parents.append(node)
-                node = children[(node, token)]
+                node = index[(node, token)]
                 path.append(node)
             self.paths.append(path)
         self.size = len(self.tokens)
         self.depth = max((len(p) for p in self.paths), default=0)
+        self.depths = [0] * len(self.parents)  # node -> number of ancestors
+        self.children: dict[int, list[int]] = {}  # node (-1: the root) -> its children in insertion order
+        for node, parent in enumerate(self.parents):
+            self.depths[node] = 0 if parent < 0 else self.depths[parent] + 1
+            self.children.setdefault(parent, []).append(node)
 
 
 def _prefix_cache_for(model, token_lists: list[list[int]]) -> "PrefixCache | None":

@@ -13,6 +13,11 @@ row's tokens therefore see exactly what they would see unshared, and the prefix'
 every row. A prefix never covers a supervised position, so the loss terms are the same set. With LoRA the
 prefix's activations depend on the adapter, so it is recomputed every step (once per packed row), never cached.
 
+Across the epoch, `PrefixGroupedSampler` orders the rows so that each batch holds rows that start alike (same
+first MIN_SHARED_PREFIX tokens: one system prompt or one document of several), so sharing applies in every batch
+even when the data mixes several prefixes. When every row starts alike, Trainer's own sampler is kept (same
+batches as before and as plain transformers with the same seed).
+
 Batches of long rows run as micro-batches of at most TOKENS_PER_FORWARD tokens with gradient accumulation
 (`micro_batch`, chosen in sft.py), which bounds activation memory without changing the update.
 
@@ -75,6 +80,49 @@ def group_by_prefix(rows: list[tuple[list[int], list[int]]]) -> list[list[int]]:
         else:
             groups.append([i])
     return groups
+
+
+def prefix_grouped_order(token_lists: list[list[int]], batch_size: int, seed: int) -> list[int]:
+    """A seeded permutation of the rows in which every run of `batch_size` rows starts alike where possible.
+
+    Rows are bucketed by their first MIN_SHARED_PREFIX tokens (any shareable prefix begins with them), each bucket
+    shuffled and cut into full batches; the leftovers of all buckets make mixed batches. Full batches come in a
+    shuffled order and the one partial batch (if any) last, since the data loader cuts the order into batches."""
+    import random
+
+    rng = random.Random(seed)
+    buckets: dict[tuple[int, ...], list[int]] = {}
+    for i, ids in enumerate(token_lists):
+        buckets.setdefault(tuple(ids[:MIN_SHARED_PREFIX]), []).append(i)
+    batches, leftovers = [], []
+    for members in buckets.values():
+        rng.shuffle(members)
+        full = len(members) - len(members) % batch_size
+        batches += [members[i:i + batch_size] for i in range(0, full, batch_size)]
+        leftovers += members[full:]
+    rng.shuffle(leftovers)
+    mixed = [leftovers[i:i + batch_size] for i in range(0, len(leftovers), batch_size)]
+    last = [mixed.pop()] if mixed and len(mixed[-1]) < batch_size else []
+    batches += mixed
+    rng.shuffle(batches)
+    return [i for batch in batches + last for i in batch]
+
+
+class PrefixGroupedSampler:
+    """A torch-compatible sampler yielding `prefix_grouped_order`, reshuffled each epoch (seed + epoch; Trainer
+    calls `set_epoch`, so a resumed run sees the same order as an uninterrupted one)."""
+
+    def __init__(self, token_lists: list[list[int]], batch_size: int, seed: int):
+        self.token_lists, self.batch_size, self.seed, self.epoch = token_lists, batch_size, seed, 0
+
+    def __len__(self) -> int:
+        return len(self.token_lists)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        return iter(prefix_grouped_order(self.token_lists, self.batch_size, self.seed + self.epoch))
 
 
 class PackedSupervisedCollator:
@@ -201,5 +249,16 @@ def plain_trainer(cfg, model, args, train_dataset, eval_dataset, callbacks, shar
             model.enable_input_require_grads()  # checkpointed frozen layers still need grads to flow to adapters
         model = get_peft_model(model, peft_config)
     callbacks = [*callbacks, restore_attention_callback(model, previous)]
-    return Trainer(model=model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset,
-                   data_collator=PackedSupervisedCollator(share_prefix), callbacks=callbacks)
+
+    class PrefixGroupedTrainer(Trainer):
+        def _get_train_sampler(self, train_dataset=None):
+            dataset = train_dataset if train_dataset is not None else self.train_dataset
+            token_lists = list(dataset["input_ids"])
+            if len({tuple(ids[:MIN_SHARED_PREFIX]) for ids in token_lists}) < 2:
+                return super()._get_train_sampler(train_dataset)  # one prefix: every batch shares it anyway
+            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
+            return PrefixGroupedSampler(token_lists, self.args.per_device_train_batch_size, seed)
+
+    trainer_class = PrefixGroupedTrainer if share_prefix else Trainer
+    return trainer_class(model=model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset,
+                         data_collator=PackedSupervisedCollator(share_prefix), callbacks=callbacks)

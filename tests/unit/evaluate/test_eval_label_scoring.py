@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from honed.evaluate.generate import score_labels
+from honed.evaluate.label_search import score_labels
 from honed.evaluate.perplexity import answer_perplexity
 from honed.models.load import load_model
 

@@ -39,6 +39,7 @@ def make_results(cfg, refs):
         result = score_candidate(name, cfg, refs, LABELS, outs, {"greedy": outs})
         result.greedy_seconds, result.output_tokens, result.prompt_tokens = 0.5, [1] * len(refs), [20] * len(refs)
         result.efficiency = {"latency_ms": [10.0, 12.0, 30.0], "new_tokens": [1, 1, 1]}
+        result.examples_per_second = {"overall": 1.5 + len(name), "greedy": 2.0 + len(name)}
         results[name] = result
     general = {"general_perplexity": 10.0, "general_accuracy": 0.5, "n_texts": 3, "n_instructions": 4}
     fairness = {"gender": {"n": 0, "note": "no test input mentions these terms"}}
@@ -70,6 +71,9 @@ def test_report_files_written_and_parseable(tmp_path):
     eff = loaded["efficiency"]["candidates"]["fine_tuned"]
     assert eff["latency_p50_ms"] == 12.0 and eff["cost_per_1000_requests_self_hosted"] > 0
     assert eff["cost_per_1000_requests_api"] > 0
+    for name, detail in loaded["details"].items():  # examples/s per candidate and per decoding
+        assert detail["examples_per_second"] == 1.5 + len(name)
+        assert detail["examples_per_second_by_decoding"] == {"overall": 1.5 + len(name), "greedy": 2.0 + len(name)}
     assert loaded["examples"] and set(loaded["examples"][0]["outputs"]) == set(loaded["candidates"])
     html = (tmp_path / "report.html").read_text()
     assert len(re.findall(r'<img [^>]*src="data:image/png;base64,', html)) >= 4  # bars, loss, confusion×3, lengths

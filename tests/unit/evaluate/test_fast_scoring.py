@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch.overrides import TorchFunctionMode
 
-from honed.evaluate import generate, perplexity
+from honed.evaluate import generate, label_search, perplexity
 from honed.models.load import load_model
 
 SYSTEM = "You route customer tickets to a queue. " * 6  # long enough for the shared-prefix cache
@@ -67,7 +67,7 @@ def test_one_forward_label_scores_equal_per_label_scoring(tiny, monkeypatch, bat
     reference = reference_label_scores(model, tokenizer, conversations(), LABELS)
     assert scores.shape == (len(TEXTS), len(LABELS))
     assert torch.allclose(scores.cpu(), reference, atol=1e-4), (scores - reference).abs().max()
-    picked = generate.score_labels(model, tokenizer, conversations(), LABELS, description="t", batch_size=batch_size)
+    picked = label_search.score_labels(model, tokenizer, conversations(), LABELS, description="t", batch_size=batch_size)
     assert picked == [LABELS[i] for i in reference.argmax(-1).tolist()]
 
 
@@ -140,8 +140,8 @@ def test_evaluation_makes_every_tensor_on_the_model_device(tiny):
         generate.generate_all(model, tokenizer, convs, max_new_tokens=3, batch_size=2, description="t")
         generate.generate_all(model, tokenizer, conversations("Hi."), max_new_tokens=3, batch_size=2,
                               description="t")
-        generate.score_labels(model, tokenizer, convs, LABELS, description="t", batch_size=2)
-        generate.score_labels(model, tokenizer, conversations("Hi."), LABELS, description="t")
+        label_search.score_labels(model, tokenizer, convs, LABELS, description="t", batch_size=2)
+        label_search.score_labels(model, tokenizer, conversations("Hi."), LABELS, description="t")
         perplexity.answer_perplexity(model, tokenizer, convs, list(TEXTS))
         perplexity.text_perplexity(model, tokenizer, list(TEXTS))
     assert audit.strays == []

@@ -137,3 +137,62 @@ def test_micro_batches_with_accumulation_give_the_full_batch_gradient():
         split(**batch, num_items_in_batch=torch.tensor(total)).loss.backward()
     for (name, a), (_, b) in zip(full.named_parameters(), split.named_parameters()):
         assert torch.allclose(a.grad, b.grad, rtol=1e-4, atol=1e-7), name
+
+
+def test_prefix_grouped_order_batches_rows_that_start_alike():
+    """Three system prompts interleaved row by row: grouped batches each hold one prompt, except the mixed
+    leftovers; the order is a permutation, the one partial batch comes last, and the seed decides the order."""
+    heads = [[10 + k] * 12 for k in range(3)]
+    token_lists = [heads[i % 3] + [100 + i, 7] for i in range(3 * 9 + 2)]  # 10, 10, 9 rows per prompt
+    order = fast.prefix_grouped_order(token_lists, batch_size=4, seed=1)
+    assert sorted(order) == list(range(len(token_lists)))
+    batches = [order[i:i + 4] for i in range(0, len(order), 4)]
+    pure = [b for b in batches[:-1] if len({token_lists[i][0] for i in b}) == 1]
+    assert len(pure) == 6  # 10 // 4 + 10 // 4 + 9 // 4 full single-prompt batches, then 4 + 1 mixed leftovers
+    assert all(len(b) == 4 for b in batches[:-1]) and len(batches[-1]) == len(token_lists) % 4
+    assert order != fast.prefix_grouped_order(token_lists, batch_size=4, seed=2)
+    sampler = fast.PrefixGroupedSampler(token_lists, 4, seed=1)
+    assert list(sampler) == order == list(sampler)
+    sampler.set_epoch(1)
+    assert sorted(sampler) == sorted(order) and list(sampler) != order  # the next epoch reshuffles
+
+
+def test_grouped_batches_compute_fewer_tokens_and_keep_loss_and_gradients_exact():
+    """Over an epoch of two interleaved prefixes, grouping by prefix saves one prefix per batch compared with
+    arrival order (where every batch mixes both), and each grouped batch still equals its padded reference."""
+    feats = rows(seed=6, n=8, shared=12, prefixes=2)
+    grouped = fast.prefix_grouped_order([f["input_ids"] for f in feats], batch_size=2, seed=0)
+    plain, by_prefix = fast.PackedSupervisedCollator(), fast.PackedSupervisedCollator()
+    for start in range(0, 8, 2):
+        plain([feats[i] for i in range(start, start + 2)])
+        by_prefix([feats[i] for i in grouped[start:start + 2]])
+    assert plain.computed_tokens == plain.real_tokens  # rows 2k and 2k+1 never share a prefix
+    assert by_prefix.computed_tokens == by_prefix.real_tokens - 4 * 12
+    batch = [feats[i] for i in grouped[:2]]
+    loss_ref, grads_ref = loss_and_grads(batch, reference)
+    loss, grads = loss_and_grads(batch, fast.PackedSupervisedCollator())
+    assert torch.allclose(loss, loss_ref, atol=1e-5)
+    for name in grads:
+        assert (grads[name] - grads_ref[name]).norm() / grads_ref[name].norm().clamp(min=1e-12) < 1e-5, name
+
+
+def test_the_fast_path_trainer_batches_by_prefix(tmp_path):
+    """plain_trainer's data loader yields prefix-grouped batches (two prefixes interleaved in the data)."""
+    from datasets import Dataset
+    from transformers import TrainingArguments
+
+    from honed.core.config import validate_config
+
+    feats = rows(seed=7, n=8, shared=12, prefixes=2)
+    cfg = validate_config({"method": {"kind": "full"}})
+    args = TrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=2, remove_unused_columns=False,
+                             report_to=[], seed=3)
+    trainer = fast.plain_trainer(cfg, model(), args, Dataset.from_list(feats), None, [])
+    assert isinstance(trainer._get_train_sampler(), fast.PrefixGroupedSampler)
+    heads = []
+    for batch in trainer.get_train_dataloader():
+        segments = batch["honed_segments"]
+        heads.append(sum(1 for s in segments if s.context_end == 0 and s.end - s.start == 12))
+    assert heads == [1, 1, 1, 1]  # every batch of 2 carries exactly one shared 12-token prefix
+    single = fast.plain_trainer(cfg, model(), args, Dataset.from_list(rows(seed=7, n=8, prefixes=1)), None, [])
+    assert not isinstance(single._get_train_sampler(), fast.PrefixGroupedSampler)  # Trainer's own shuffle
