@@ -110,6 +110,16 @@ def generate_all(model, tokenizer, conversations: list[list[dict]], *, max_new_t
     return outputs
 
 
+def label_inputs(model, tokenizer, conversations: list[list[dict]], labels: list[str]):
+    """(label trie, each prompt's token ids, the cached shared prefix) that label scoring and label search start from."""
+    end_ids = tokenizer(_end_of_turn(tokenizer), add_special_tokens=False)["input_ids"]
+    # The end of turn is scored too: "billing" must not win over "billing_disputes".
+    trie = LabelTrie([tokenizer(label, add_special_tokens=False)["input_ids"] + end_ids for label in labels])
+    token_lists = [tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"]
+                   for c in conversations]
+    return trie, token_lists, _prefix_cache_for(model, token_lists)
+
+
 def label_scores(model, tokenizer, conversations: list[list[dict]], labels: list[str], *, description: str = "",
                  batch_size: int = 8):
     """log P(label + end of turn | prompt) for every conversation × label, a [conversations, labels] tensor.
@@ -121,12 +131,7 @@ def label_scores(model, tokenizer, conversations: list[list[dict]], labels: list
     import torch
 
     model.eval()
-    end_ids = tokenizer(_end_of_turn(tokenizer), add_special_tokens=False)["input_ids"]
-    # The end of turn is scored too: "billing" must not win over "billing_disputes".
-    trie = LabelTrie([tokenizer(label, add_special_tokens=False)["input_ids"] + end_ids for label in labels])
-    token_lists = [tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"]
-                   for c in conversations]
-    prefix = _prefix_cache_for(model, token_lists)
+    trie, token_lists, prefix = label_inputs(model, tokenizer, conversations, labels)
     out = torch.empty(len(token_lists), len(labels), dtype=torch.float32, device=model.device)
     with make_progress() as progress, torch.inference_mode():
         task = progress.add_task(description, total=len(token_lists), info=f"label scoring, {trie.size} trie tokens")

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from honed.core.chat import render_prompt
 from honed.core.progress import make_progress
-from honed.evaluate.generate import LabelTrie, _end_of_turn, _prefix_cache_for
+from honed.evaluate.generate import LabelTrie, label_inputs
 
 EXPAND_PER_ROUND = 2  # best unfinished nodes per example per round: fewer rounds vs fewer wasted tokens
 
@@ -36,11 +35,7 @@ def best_labels(model, tokenizer, conversations: list[list[dict]], labels: list[
     import torch
 
     model.eval()
-    end_ids = tokenizer(_end_of_turn(tokenizer), add_special_tokens=False)["input_ids"]
-    trie = LabelTrie([tokenizer(label, add_special_tokens=False)["input_ids"] + end_ids for label in labels])
-    token_lists = [tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"]
-                   for c in conversations]
-    prefix = _prefix_cache_for(model, token_lists)
+    trie, token_lists, prefix = label_inputs(model, tokenizer, conversations, labels)
     winners, scores = [], []
     with make_progress() as progress, torch.inference_mode():
         task = progress.add_task(description, total=len(token_lists), info=f"label search, {trie.size}-token trie")
