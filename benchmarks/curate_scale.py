@@ -91,24 +91,14 @@ def rss_mb(pid: int | None = None) -> float:
     return psutil.Process(pid).memory_info().rss / 2**20
 
 
-class Heartbeat:
-    """Every `every` seconds: elapsed time, load average, this process's RSS and the Ray workers' RSS, so a run
-    that does not finish still leaves what it measured."""
+class Background:
+    """A daemon thread running `target` from `with` entry to exit; `target` polls `self._stop` to end."""
 
-    def __init__(self, memory: "WorkerMemory | None", every: float = 60.0):
+    def __init__(self, target):
         import threading
 
-        self.memory, self.every, self.start = memory, every, time.perf_counter()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True)
-
-    def _beat(self):
-        while not self._stop.wait(self.every):
-            line = f"[beat] {time.perf_counter() - self.start:,.0f} s · {load()} · driver RSS {rss_mb():,.0f} MB"
-            if self.memory and self.memory.peaks:
-                line += (f" · workers now {self.memory.current():,.0f} MB total, peak per worker "
-                         f"{max(self.memory.peaks.values()):,.0f} MB ({len(self.memory.peaks)} seen)")
-            print(line, flush=True)
+        self._thread = threading.Thread(target=target, daemon=True)
 
     def __enter__(self):
         self._thread.start()
@@ -119,17 +109,31 @@ class Heartbeat:
         self._thread.join()
 
 
-class WorkerMemory:
+class Heartbeat(Background):
+    """Every `every` seconds: elapsed time, load average, this process's RSS and the Ray workers' RSS, so a run
+    that does not finish still leaves what it measured."""
+
+    def __init__(self, memory: "WorkerMemory | None", every: float = 60.0):
+        super().__init__(self._beat)
+        self.memory, self.every, self.start = memory, every, time.perf_counter()
+
+    def _beat(self):
+        while not self._stop.wait(self.every):
+            line = f"[beat] {time.perf_counter() - self.start:,.0f} s · {load()} · driver RSS {rss_mb():,.0f} MB"
+            if self.memory and self.memory.peaks:
+                line += (f" · workers now {self.memory.current():,.0f} MB total, peak per worker "
+                         f"{max(self.memory.peaks.values()):,.0f} MB ({len(self.memory.peaks)} seen)")
+            print(line, flush=True)
+
+
+class WorkerMemory(Background):
     """Peak RSS of each Ray worker process started under this process (`ray::…` / default_worker.py), sampled
     every 0.2 s in a thread while the prepare runs; other users' Ray processes are not counted."""
 
     def __init__(self):
-        import threading
-
+        super().__init__(self._sample)
         self.peaks: dict[int, float] = {}
         self.now: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _workers(self):
         import psutil
@@ -156,14 +160,6 @@ class WorkerMemory:
 
     def current(self) -> float:
         return sum(self.now.values())
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
 
 def run_engine(cfg, root: Path, engine: str, rows: int) -> tuple[object, float]:
