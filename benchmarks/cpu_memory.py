@@ -2,6 +2,9 @@
 
     python benchmarks/cpu_memory.py --path packed|padded [--rows 8] [--tokens 300] [--steps 3] [--max-length 512]
 
+Short rows for the tokens/s comparison: `--tokens 80`. CPU milliseconds per token (process time, all threads)
+are printed beside wall tokens/s: on a shared machine they are the comparable figure.
+
 Runs in its own process so the peak (resource.getrusage maxrss) belongs to this run only. Rows are synthetic
 dialogues (~`--tokens` tokens each: a system prompt, a long user dialogue, a short summary as the answer).
 `packed` = honed's CPU fast path (honed.train.fast); `padded` = transformers Trainer + PEFT with padded rows and
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -75,7 +79,7 @@ def main() -> None:
     common = dict(output_dir="/tmp/honed-bench-memory", max_steps=args.steps, per_device_train_batch_size=args.rows,
                   learning_rate=1e-4, report_to="none", save_strategy="no", use_cpu=True, disable_tqdm=True,
                   remove_unused_columns=False, logging_steps=1)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     if args.path == "packed":  # as `honed train` does it on CPU: micro-batches of ≤ TOKENS_PER_FORWARD tokens
         from honed.train.fast import micro_batch, plain_trainer
 
@@ -94,7 +98,7 @@ def main() -> None:
                           train_dataset=Dataset.from_list(labelled),
                           data_collator=DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id))
     trainer.train()
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     tokens = sum(len(r["input_ids"]) for r in rows)
     mean_len = tokens / len(rows)
     planned = {"peak_gb": None, "parts_gb": None}
@@ -104,6 +108,7 @@ def main() -> None:
     result = {"path": args.path, "rows_per_step": args.rows, "mean_row_tokens": round(mean_len, 1),
               "steps": args.steps, "threads": torch.get_num_threads(), "peak_rss_gb": round(peak_rss_gb(), 3),
               "after_load_gb": round(loaded_gb, 3), "tokens_per_s": round(tokens / seconds, 1),
+              "cpu_ms_per_token": round(1000 * cpu_seconds / tokens, 2), "load_average": os.getloadavg(),
               "planned_gb": planned["peak_gb"], "planned_parts_gb": planned["parts_gb"],
               "measured_vs_planned": round(peak_rss_gb() / planned["peak_gb"], 3) if planned["peak_gb"] else None}
     print(json.dumps(result, indent=2))

@@ -176,4 +176,6 @@ def _device() -> str:
         return "cpu"
     if torch.cuda.is_available():
         return f"cuda ({torch.cuda.get_device_name(0)})"
-    return f"cpu ({torch.get_num_threads()} threads)"
+    from honed.core.threads import decision
+
+    return f"cpu ({decision() or f'{torch.get_num_threads()} threads'})"

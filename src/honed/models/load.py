@@ -121,7 +121,10 @@ def load_model(reference: str, dtype: str = "auto", seed: int = 0):
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 
+    from honed.core.threads import fit_threads_to_load
+
     hf_logging.disable_progress_bar()  # honed shows one status line instead of per-tensor bars
+    fit_threads_to_load()  # before the first big operator: OpenMP's pool is sized then
     source = resolve_model(reference)
     tokenizer = load_tokenizer(reference)
     if source.kind == "tiny":

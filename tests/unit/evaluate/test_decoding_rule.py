@@ -1,24 +1,25 @@
-"""The rule that decodes a classification baseline once: label scoring must be decisively better on the pilot."""
+"""The rule that decodes a classification baseline once: greedy goes on past the pilot only if it could win."""
 from __future__ import annotations
 
-from honed.evaluate.candidates import label_scoring_decisively_better
+from honed.evaluate.candidates import greedy_may_win
 
 
-def test_decisive_win_for_label_scoring():
+def test_label_scoring_ahead_stops_greedy():
     refs = ["a"] * 12
-    assert label_scoring_decisively_better(refs, ["b"] * 12, ["a"] * 12)  # 12 wins, 0 losses: p = 1/4096
+    assert not greedy_may_win(refs, ["b"] * 12, ["a"] * 12)  # label scoring 12, greedy 0
+    assert not greedy_may_win(refs, ["b"] * 5 + ["a"] * 7, ["a"] * 12)  # 5 disputed, all label scoring's
 
 
-def test_unsure_keeps_both():
+def test_greedy_ahead_goes_on():
     refs = ["a"] * 12
-    assert not label_scoring_decisively_better(refs, ["b"] * 6 + ["a"] * 6, ["a"] * 6 + ["b"] * 6)  # 6 vs 6
-    assert not label_scoring_decisively_better(refs, ["b"] * 5 + ["a"] * 7, ["a"] * 12)  # 5 wins: p = 1/32
-    assert not label_scoring_decisively_better(refs, ["a"] * 12, ["a"] * 12)  # never differ
+    assert greedy_may_win(refs, ["a"] * 12, ["b"] * 12)
+    assert greedy_may_win(refs, ["a"] * 7 + ["b"] * 5, ["b"] * 6 + ["a"] * 6)  # greedy 7 right, scoring 6
 
 
-def test_greedy_winning_never_skips_greedy():
+def test_a_tie_keeps_label_scoring():
     refs = ["a"] * 12
-    assert not label_scoring_decisively_better(refs, ["a"] * 12, ["b"] * 12)
+    assert not greedy_may_win(refs, ["b"] * 6 + ["a"] * 6, ["a"] * 6 + ["b"] * 6)  # 6 vs 6
+    assert not greedy_may_win(refs, ["a"] * 12, ["a"] * 12)  # never differ
 
 
 def test_a_baseline_is_evaluated_with_rates_and_every_output(monkeypatch):
