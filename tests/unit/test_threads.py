@@ -30,7 +30,7 @@ def fresh_policy(monkeypatch):
 def test_user_setting_wins(fresh_policy, monkeypatch):
     monkeypatch.setenv("HONED_THREADS", "1")
     monkeypatch.setattr(threads, "busy_cores_now", lambda: pytest.fail("a user setting must skip the sample"))
-    assert threads.fit_threads_to_load() == "1 threads (HONED_THREADS)"
+    assert threads.fit_threads_to_load() == "1 thread (HONED_THREADS)"
     assert fresh_policy.get_num_threads() == 1
 
 

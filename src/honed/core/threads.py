@@ -49,10 +49,14 @@ def fit_threads_to_load() -> str:
     for variable in ("HONED_THREADS", "OMP_NUM_THREADS"):
         if os.environ.get(variable, "").strip().isdigit() and int(os.environ[variable]) > 0:
             torch.set_num_threads(int(os.environ[variable]))
-            _chosen = f"{torch.get_num_threads()} threads ({variable})"
+            _chosen = f"{_threads(torch.get_num_threads())} ({variable})"
             return _chosen
     cores, busy = usable_cores(), busy_cores_now()
     threads = min(threads_for(cores, busy), torch.get_num_threads())
     torch.set_num_threads(threads)
-    _chosen = f"{threads} threads ({cores} cores, {busy:.1f} busy with other work when the model was loaded)"
+    _chosen = f"{_threads(threads)} ({cores} cores, {busy:.1f} busy with other work when the model was loaded)"
     return _chosen
+
+
+def _threads(n: int) -> str:
+    return f"{n} thread" if n == 1 else f"{n} threads"
