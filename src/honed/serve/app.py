@@ -212,6 +212,9 @@ async def _sse(chunks, include_usage: bool, record: _Record):
     first = True
     try:
         async for chunk in chunks:
+            if "error" in chunk:  # a failed generation: no log row of an answer, no [DONE]
+                yield f"data: {json.dumps(chunk)}\n\n"
+                return
             if not chunk["choices"] and "usage" in chunk:
                 usage = chunk["usage"] or {}
                 if not include_usage:

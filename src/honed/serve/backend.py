@@ -206,6 +206,12 @@ def usage(prompt_tokens: int, completion_tokens: int) -> dict:
             "total_tokens": prompt_tokens + completion_tokens}
 
 
+def stream_error(message: str) -> dict:
+    """The event that ends a stream which failed after it started (the status line was already sent): OpenAI's
+    clients raise an APIError on a `data:` object with an `error` key instead of treating the text as complete."""
+    return {"error": {"message": message, "type": "server_error", "param": None, "code": "generation_failed"}}
+
+
 class ChunkMaker:
     def __init__(self, request: Sampling, request_id: str):
         self.request, self.id, self.created = request, request_id, int(time.time())
@@ -229,6 +235,9 @@ class ChunkMaker:
             for index in range(self.request.n):
                 yield self.chunk([self.choice(index, None, None, role=True)])
         async for index, update in updates:
+            if update.finish_reason == "error":  # the text is the error: say so, as OpenAI's streams do
+                yield stream_error(f"generation failed: {update.text}")
+                return
             delta = update.text[len(sent[index]):] if update.text.startswith(sent[index]) else ""
             reason = update.finish_reason
             if reason is not None:
