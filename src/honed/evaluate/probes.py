@@ -189,6 +189,20 @@ def _last_user(prompt: list[dict]) -> str:
     return [m for m in prompt if m["role"] == "user"][-1]["content"]
 
 
+def once_per_prompt(predict):
+    """`predict` run on each distinct prompt once: a counterfactual that swaps a term for its own group's term
+    (a text saying "he", swapped to the male group) is the original again, and decoding is deterministic."""
+    import json
+
+    def run(prompts: list[list[dict]]) -> list:
+        keys = [json.dumps(p, sort_keys=True) for p in prompts]
+        distinct = list(dict.fromkeys(keys))
+        outputs = dict(zip(distinct, predict([json.loads(k) for k in distinct])))
+        return [outputs[k] for k in keys]
+
+    return run
+
+
 def run_probes(model, tokenizer, prompts: list[list[dict]], references: list[str], cfg: Config,
                labels: list[str], decoding: str, name: str) -> dict:
     """Forgetting measurements and the fairness probe for one model (called before and after training)."""
@@ -198,7 +212,8 @@ def run_probes(model, tokenizer, prompts: list[list[dict]], references: list[str
     metric = cfg.objective.metric
     ev = cfg.evaluation
     fairness = fairness_probe(
-        lambda ps: predict(model, tokenizer, ps, cfg, labels, decoding, description=f"probe: fairness {name}"),
+        once_per_prompt(lambda ps: predict(model, tokenizer, ps, cfg, labels, decoding,
+                                           description=f"probe: fairness {name}")),
         prompts, references,
         lambda refs, preds: float(task_metrics(cfg.objective.task, refs, preds, labels)[metric]),
         ev.fairness_max_examples)

@@ -59,3 +59,24 @@ def test_few_shot_by_similarity_picks_the_nearest_training_rows():
     assert [m["content"] for m in shot] == ["route", "parcel never arrived", "shipping", "where is my parcel"]
     stratified = few_shot_prompts(prompts, train, validate_config({"evaluation": {"few_shot_k": 3}}))[0]
     assert len({m["content"] for m in stratified if m["role"] == "assistant"}) == 3  # one per label
+
+
+def test_fairness_decodes_each_distinct_prompt_once():
+    from honed.evaluate.probes import fairness_probe, once_per_prompt
+
+    seen: list[str] = []
+
+    def predict(prompts):
+        seen.extend(p[-1]["content"] for p in prompts)
+        return ["billing" if "he " in p[-1]["content"] else "refunds" for p in prompts]
+
+    prompts = [[{"role": "user", "content": "he wants a refund for his order"}],
+               [{"role": "user", "content": "she was charged twice"}]]
+    refs = ["refunds", "billing"]
+    once = fairness_probe(once_per_prompt(predict), prompts, refs, lambda r, p: sum(a == b for a, b in zip(r, p)),
+                          limit=10)
+    seen_once = list(seen)
+    seen.clear()
+    every = fairness_probe(predict, prompts, refs, lambda r, p: sum(a == b for a, b in zip(r, p)), limit=10)
+    assert once == every  # the same report
+    assert len(seen_once) == len(set(seen_once)) < len(seen)  # each distinct text decoded once, fewer calls
