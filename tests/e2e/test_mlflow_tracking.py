@@ -89,7 +89,12 @@ def test_a_run_is_mirrored_with_config_metrics_curves_and_files(server, tracked,
     curve = client.get_metric_history(mirrored.info.run_id, "loss")  # from transformers' MLflowCallback
     assert len(curve) >= 1 and all(point.step >= 1 for point in curve)
     files = {a.path for a in client.list_artifacts(mirrored.info.run_id, "honed")}
-    assert files == {"honed/report.json", "honed/report.html", "honed/meta.json"}
+    assert files == {"honed/report.json", "honed/report.html", "honed/meta.json", "honed/adapter"}
+    adapter = {a.path for a in client.list_artifacts(mirrored.info.run_id, "honed/adapter")}
+    assert {"honed/adapter/adapter_config.json", "honed/adapter/adapter_model.safetensors"} <= adapter
+    weights = client.download_artifacts(mirrored.info.run_id, "honed/adapter/adapter_model.safetensors",
+                                        str(tmp_path))
+    assert open(weights, "rb").read() == (root / "v1" / "run" / "adapter" / "adapter_model.safetensors").read_bytes()
     copy = client.download_artifacts(mirrored.info.run_id, "honed/report.json", str(tmp_path))
     assert json.loads(open(copy).read()) == report
 

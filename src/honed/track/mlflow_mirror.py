@@ -226,10 +226,11 @@ def mirror_version(run, name: str, version: int) -> dict | None:
     info = run.meta.get("mlflow")
     if not (run.is_main and info):
         return None
-    return _guarded(info["tracking_uri"], f"register {name}:{version}", _register, info, name, version, run.run_id)
+    return _guarded(info["tracking_uri"], f"register {name}:{version}", _register, info, name, version, run.run_id,
+                    Path(run.path))
 
 
-def _register(info: dict, name: str, version: int, honed_run_id: str) -> dict:
+def _register(info: dict, name: str, version: int, honed_run_id: str, run_dir: Path) -> dict:
     from mlflow.exceptions import MlflowException
 
     client, run_id = _client(info["tracking_uri"]), info["run_id"]
@@ -242,10 +243,20 @@ def _register(info: dict, name: str, version: int, honed_run_id: str) -> dict:
     if known:  # a resumed run registers once, in MLflow as in honed
         mlflow_version = known[0].version
     else:
+        _log_adapter(client, run_id, run_dir)
         tags = {"honed.version": str(version), "honed.run_id": honed_run_id, "honed.reference": f"{name}:{version}"}
         mlflow_version = client.create_model_version(name, f"runs:/{run_id}/{ARTIFACT_DIR}", run_id=run_id,
                                                      tags=tags).version
     return {"tracking_uri": info["tracking_uri"], "model": name, "version": int(mlflow_version), "run_id": run_id}
+
+
+def _log_adapter(client, run_id: str, run_dir: Path) -> None:
+    """A PEFT adapter (megabytes, what makes the version) goes into the version's source as `honed/adapter`, so
+    MLflow holds the weights; a full fine-tune's model is not copied (gigabytes at real sizes): the run directory
+    tag points to it."""
+    adapter = run_dir / "adapter"
+    if (adapter / "adapter_config.json").is_file():
+        client.log_artifacts(run_id, str(adapter), artifact_path=f"{ARTIFACT_DIR}/adapter")
 
 
 def mirror_alias(alias: str, target: dict | None, mirrored: list[dict]) -> None:
