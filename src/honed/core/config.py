@@ -277,7 +277,7 @@ class Training(Section):
     balance_labels: bool | Literal["auto"] = Field(
         "auto", description="classification: oversample rarer labels (seeded) to the most frequent one's count; "
         "auto = when the most/least frequent label ratio exceeds 3")
-    auto_min_steps: int = Field(300, ge=1, description="epochs: auto aims at this many optimizer steps")
+    auto_min_steps: int = Field(100, ge=1, description="epochs: auto aims at this many optimizer steps")
     auto_max_minutes: float = Field(30.0, gt=0, description="epochs: auto plans no more training than this, "
                                     "estimated from the training tokens and the model's typical tokens/s")
     batch_size: int = Field(8, ge=1, description="examples per optimizer step per device (before accumulation)")
