@@ -17,7 +17,7 @@ from honed.core.chat import render_prompt
 from honed.core.config import Config
 from honed.core.errors import HonedError
 from honed.core.records import Conversation, as_record, class_label
-from honed.evaluate.generate import generate_all
+from honed.evaluate.generate import generate_all, reuse_prefix_caches
 from honed.evaluate.label_search import score_labels
 from honed.evaluate.metrics import parse_label, task_metrics
 
@@ -127,23 +127,25 @@ def evaluate_candidate(name: str, model, tokenizer, prompts: list[list[dict]], r
     rates: dict[str, float] = {}
     predictions: dict[str, list[str]] = {}
     notes: list[str] = []
-    if cfg.objective.task == "classification" and ev.label_scoring and name != "fine_tuned" \
-            and len(prompts) >= 2 * PILOT:
-        outputs, greedy_seconds = _decode_baseline(name, model, tokenizer, prompts, references, cfg, labels,
-                                                   predictions, rates, notes)
-    else:
-        outputs = generate_all(model, tokenizer, prompts, max_new_tokens=ev.max_new_tokens,
-                               batch_size=ev.batch_size, description=f"eval {name}")
-        greedy_seconds = time.perf_counter() - started
-        rates["greedy"] = len(prompts) / max(greedy_seconds, 1e-9)
-        predictions["greedy"] = outputs
-        if cfg.objective.task == "classification":
-            predictions["greedy"] = [parse_label(o, labels) for o in outputs]
-            if ev.label_scoring:
-                scoring_started = time.perf_counter()
-                predictions["label_scoring"] = score_labels(model, tokenizer, prompts, labels,
-                                                            description=f"eval {name}", batch_size=ev.batch_size)
-                rates["label_scoring"] = len(prompts) / max(time.perf_counter() - scoring_started, 1e-9)
+    with reuse_prefix_caches():  # every decoding of this candidate starts from the same prompts' prefix
+        if cfg.objective.task == "classification" and ev.label_scoring and name != "fine_tuned" \
+                and len(prompts) >= 2 * PILOT:
+            outputs, greedy_seconds = _decode_baseline(name, model, tokenizer, prompts, references, cfg, labels,
+                                                       predictions, rates, notes)
+        else:
+            outputs = generate_all(model, tokenizer, prompts, max_new_tokens=ev.max_new_tokens,
+                                   batch_size=ev.batch_size, description=f"eval {name}")
+            greedy_seconds = time.perf_counter() - started
+            rates["greedy"] = len(prompts) / max(greedy_seconds, 1e-9)
+            predictions["greedy"] = outputs
+            if cfg.objective.task == "classification":
+                predictions["greedy"] = [parse_label(o, labels) for o in outputs]
+                if ev.label_scoring:
+                    scoring_started = time.perf_counter()
+                    predictions["label_scoring"] = score_labels(model, tokenizer, prompts, labels,
+                                                                description=f"eval {name}",
+                                                                batch_size=ev.batch_size)
+                    rates["label_scoring"] = len(prompts) / max(time.perf_counter() - scoring_started, 1e-9)
     result = score_candidate(name, cfg, references, labels, outputs, predictions)
     result.seconds = time.perf_counter() - started
     result.examples_per_second = {"overall": len(prompts) / max(result.seconds, 1e-9), **rates}

@@ -9,8 +9,12 @@ comes faster from the exact search in honed.evaluate.label_search).
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from honed.core.chat import render_prompt
 from honed.core.progress import make_progress
+
+_REUSED: dict | None = None  # id(model) -> prefix caches computed inside `reuse_prefix_caches()`
 
 
 def generate_batch(model, tokenizer, prompts: list[str], max_new_tokens: int) -> list[str]:
@@ -42,6 +46,32 @@ class PrefixCache:
         import copy
 
         return copy.deepcopy(self.cache)
+
+
+@contextmanager
+def reuse_prefix_caches():
+    """Inside this block a prefix already run through the same model is not run again: one candidate's label
+    scoring and its greedy pilot share the instruction (and, few-shot, every demonstration). Only for a block in
+    which the model's weights do not change; the caches are dropped when it ends."""
+    global _REUSED
+    outer, _REUSED = _REUSED, {}
+    try:
+        yield
+    finally:
+        _REUSED = outer
+
+
+def prefix_cache(model, prefix_ids: list[int]) -> PrefixCache:
+    """The KV cache of `prefix_ids`, or inside reuse_prefix_caches() a cached one whose ids start them (every
+    user skips `len(cache.ids)` tokens and leaves the cache as it found it, so a shorter shared prefix serves)."""
+    if _REUSED is not None:
+        for cached in _REUSED.get(id(model), []):
+            if len(cached.ids) >= MIN_SHARED_PREFIX and prefix_ids[:len(cached.ids)] == cached.ids:
+                return cached
+    cache = PrefixCache(model, prefix_ids)
+    if _REUSED is not None:
+        _REUSED.setdefault(id(model), []).append(cache)
+    return cache
 
 
 def shared_prefix(token_lists: list[list[int]]) -> list[int]:
@@ -85,7 +115,7 @@ def generate_all(model, tokenizer, conversations: list[list[dict]], *, max_new_t
     token_lists = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
     prefix = shared_prefix(token_lists)
     if len(prefix) >= MIN_SHARED_PREFIX:
-        cache = PrefixCache(model, prefix)
+        cache = prefix_cache(model, prefix)
         order = sorted(range(len(prompts)), key=lambda i: len(token_lists[i]))
         outputs: list[str] = [""] * len(prompts)
         with make_progress() as progress:
@@ -173,7 +203,7 @@ class LabelTrie:
 
 def _prefix_cache_for(model, token_lists: list[list[int]]) -> "PrefixCache | None":
     prefix_ids = shared_prefix(token_lists)
-    return PrefixCache(model, prefix_ids) if len(prefix_ids) >= MIN_SHARED_PREFIX else None
+    return prefix_cache(model, prefix_ids) if len(prefix_ids) >= MIN_SHARED_PREFIX else None
 
 
 def _score_chunk(model, prefix: "PrefixCache | None", chunk: list[list[int]], trie: LabelTrie):
