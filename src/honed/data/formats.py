@@ -295,10 +295,18 @@ def to_record(row: object, shape: str = "auto", **kwargs) -> dict:
 def unlabelled_text(records: list) -> list[int]:
     """Indexes of text rows in a file that also holds labelled rows: classification rows that lost their label
     column, not pretraining text (they would otherwise land silently in every split)."""
-    typed = [as_record(r) for r in records]
-    if not any(isinstance(r, Conversation) and r.label is not None for r in typed):
+    if not any(labelled_conversation(r) for r in records):
         return []
-    return [i for i, r in enumerate(typed) if isinstance(r, Text)]
+    return [i for i, r in enumerate(records) if is_text(r)]
+
+
+def labelled_conversation(record: dict) -> bool:
+    typed = as_record(record)
+    return isinstance(typed, Conversation) and typed.label is not None
+
+
+def is_text(record: dict) -> bool:
+    return isinstance(as_record(record), Text)
 
 
 MISSING_LABEL = "a text row in a file of labelled rows has no label column (set data.label_column / --label-column)"

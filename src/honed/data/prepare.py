@@ -61,19 +61,31 @@ def load_records(cfg: Config, files: list[str] | None = None) -> tuple[list[dict
 def _read_file(cfg: Config, path: Path) -> tuple[list[dict], list[dict]]:
     """One file's records (each with meta.source/line) and its unreadable rows, each with its reason."""
     records, dropped = [], []
-    labelled = bool(cfg.objective.labels) or cfg.data.format == "classification"
     for line, row in iter_rows(path):
-        try:
-            record = to_record(row, cfg.data.format, instruction=cfg.data.instruction, labelled=labelled,
-                               text_column=cfg.data.text_column, label_column=cfg.data.label_column)
-        except RowError as exc:
-            dropped.append(_drop(row, exc.code, str(exc), "read", path, line))
-            continue
-        record["meta"] = {**record.get("meta", {}), "source": str(path), "line": line}
-        records.append(record)
+        record, drop = read_row(cfg, path, line, row)
+        if drop is not None:
+            dropped.append(drop)
+        else:
+            records.append(record)
     missing = set(unlabelled_text(records))
-    dropped += [_drop(records[i], "missing_label", MISSING_LABEL, "read") for i in sorted(missing)]
+    dropped += [missing_label_drop(records[i]) for i in sorted(missing)]
     return [r for i, r in enumerate(records) if i not in missing], dropped
+
+
+def read_row(cfg: Config, path: Path, line: int, row: object) -> tuple[dict | None, dict | None]:
+    """(record with meta.source/line, None), or (None, its drop) for a row that is not a record."""
+    labelled = bool(cfg.objective.labels) or cfg.data.format == "classification"
+    try:
+        record = to_record(row, cfg.data.format, instruction=cfg.data.instruction, labelled=labelled,
+                           text_column=cfg.data.text_column, label_column=cfg.data.label_column)
+    except RowError as exc:
+        return None, _drop(row, exc.code, str(exc), "read", path, line)
+    record["meta"] = {**record.get("meta", {}), "source": str(path), "line": line}
+    return record, None
+
+
+def missing_label_drop(record: dict) -> dict:
+    return _drop(record, "missing_label", MISSING_LABEL, "read")
 
 
 def validate_records(records: list[dict]) -> tuple[list[dict], list[dict]]:

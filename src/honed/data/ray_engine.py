@@ -4,7 +4,8 @@ The same steps as the local engine, and the same step functions, run as Ray Data
 `dropped.jsonl` with its reasons, the audit's counts) is identical to the local engine's on the same input:
 
 1. read: one task per file (honed's streaming readers: JSONL lines, JSON array elements, CSV/Parquet rows), so a
-   corpus split into many files reads in parallel;
+   corpus split into many files reads in parallel; a task emits its rows in blocks of at most READ_BLOCK_ROWS, so
+   its memory does not grow with the file;
 2. validate → labels → clean → PII: one `map_batches` stage calling `prepare.curate` on each batch (every one of
    these steps decides row by row, so batching changes nothing);
 3. exact dedup: a hash shuffle — `groupby(digest)`; the first row of each digest is kept;
@@ -45,7 +46,8 @@ def curate_on_ray(cfg: Config, steps, address: str | None = None):
     if not files:
         raise HonedError("no training data configured", "set `data.train` in honed.yaml to one or more files")
     read = ray.data.from_items([{"file": i, "path": p} for i, p in enumerate(files)])
-    rows = read.flat_map(partial(_read_rows, steps._read_file, cfg)).map_batches(
+    rows = read.map_batches(partial(read_blocks, steps, cfg, read_block_rows()), batch_size=1,
+                            batch_format="numpy").map_batches(
         partial(_curate_batch, steps.curate, steps.Curation, cfg, {p: i for i, p in enumerate(files)}),
         batch_format="numpy")
     log.info("ray: read + row steps over %d file(s)", len(files))
@@ -107,13 +109,47 @@ def _content(record: dict) -> str:
 # --- read and the row steps (on workers) ------------------------------------------------------------------
 
 
-def _read_rows(read_file, cfg: Config, task: dict) -> list[dict]:
-    """One file: its records at (file, line) and its read drops in the local engine's order."""
+READ_BLOCK_ROWS = 4096  # rows a read task holds at once, whatever the file's size (HONED_RAY_READ_BLOCK_ROWS)
+LATER = 1 << 40  # a missing-label drop sorts after the file's unreadable rows, as the local engine lists them
+
+
+def read_block_rows() -> int:
+    import os
+
+    value = os.environ.get("HONED_RAY_READ_BLOCK_ROWS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else READ_BLOCK_ROWS
+
+
+def read_blocks(steps, cfg: Config, block_rows: int, task: dict):
+    """One file, streamed in blocks of at most `block_rows` rows: records at (file, line), read drops in the local
+    engine's order. Whether a text row lacks its label depends on the whole file (any labelled row in it), so a
+    first pass looks for one, stopping at the first; rows are never all held at once."""
     from pathlib import Path
 
-    kept, lost = read_file(cfg, Path(task["path"]))
-    out = [_row("record", 0, task["file"], r["meta"]["line"], r) for r in kept]
-    return out + [_row("drop", RANK["read"], task["file"], seq, d) for seq, d in enumerate(lost)]
+    from honed.data.formats import is_text, iter_rows, labelled_conversation
+
+    for file, name in zip(task["file"], task["path"]):
+        path, file = Path(str(name)), int(file)
+        labelled = any(r is not None and labelled_conversation(r)
+                       for r, _ in (steps.read_row(cfg, path, line, row) for line, row in iter_rows(path)))
+        block = []
+        for line, row in iter_rows(path):
+            record, drop = steps.read_row(cfg, path, line, row)
+            if drop is not None:
+                block.append(_row("drop", RANK["read"], file, line, drop))
+            elif labelled and is_text(record):
+                block.append(_row("drop", RANK["read"], file, LATER + line, steps.missing_label_drop(record)))
+            else:
+                block.append(_row("record", 0, file, line, record))
+            if len(block) >= block_rows:
+                yield _columns(block)
+                block = []
+        if block:
+            yield _columns(block)
+
+
+def _columns(rows: list[dict]) -> dict:
+    return {key: [r[key] for r in rows] for key in ("kind", "rank", "file", "pos", "json")}
 
 
 def _row(kind: str, rank: int, file: int, pos: int, value) -> dict:
@@ -132,7 +168,7 @@ def _curate_batch(curate, curation, cfg: Config, file_of: dict[str, int], batch:
     stats = {"in": len(records), "pii": info.pii, "cleaning": info.cleaning,
              "lost": Counter(d["step"] for d in lost)}
     passed.append(_row("stats", 0, 0, 0, stats))
-    return {key: [r[key] for r in passed] for key in ("kind", "rank", "file", "pos", "json")}
+    return _columns(passed)
 
 
 def _collect(dataset) -> list[dict]:

@@ -114,8 +114,9 @@ def _outputs(directory) -> dict:
 
 
 @pytest.mark.slow  # 60-80 s on the shared 2-core VM, most of it Ray start-up and three shuffles
-def test_ray_and_local_give_identical_splits_and_drops(tmp_path, two_workers):
+def test_ray_and_local_give_identical_splits_and_drops(tmp_path, two_workers, monkeypatch):
     cfg = _project(tmp_path)
+    monkeypatch.setenv("HONED_RAY_READ_BLOCK_ROWS", "16")  # each file is read in several blocks
     run_prepare(cfg, tmp_path / "local", engine="local")
     run_prepare(cfg, tmp_path / "ray", engine="ray")
     local, on_ray = _outputs(tmp_path / "local"), _outputs(tmp_path / "ray")
@@ -143,3 +144,27 @@ def test_help_does_not_import_ray():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert "--engine" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_read_task_holds_at_most_one_block_and_reads_as_the_local_engine(tmp_path):
+    """read_blocks (the Ray read task) streams a file in blocks of ≤ N rows; sorted like the driver sorts them,
+    its records and drops are the local reader's, missing-label drops (which depend on the whole file) included."""
+    import honed.data.prepare as steps
+    from honed.data.ray_engine import LATER, read_blocks
+
+    rows = [{"text": f"ticket {i} about billing", "label": "billing"} for i in range(23)]
+    rows[4] = {"text": "a text row without its label column"}
+    rows[17] = {"text": "another one"}
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows) + "{broken\n")
+    cfg = validate_config({"project": "t", "data": {"train": [str(path)]}}, root=tmp_path)
+    blocks = list(read_blocks(steps, cfg, 5, {"file": [0], "path": [str(path)]}))
+    assert len(blocks) == 5 and all(len(b["kind"]) <= 5 for b in blocks)
+    out = sorted((dict(zip(b, values)) for b in blocks for values in zip(*b.values())),
+                 key=lambda r: (r["rank"], r["file"], r["pos"]))
+    records = [json.loads(r["json"]) for r in out if r["kind"] == "record"]
+    drops = [json.loads(r["json"]) for r in out if r["kind"] == "drop"]
+    kept, lost = steps._read_file(cfg, path)
+    assert records == kept and drops == lost
+    assert [d["reason"].split(":")[0] for d in lost] == ["not_json", "missing_label", "missing_label"]
+    assert max(r["pos"] for r in out if r["kind"] == "drop") > LATER  # missing labels sort after unreadable rows
