@@ -46,10 +46,13 @@ def curate_on_ray(cfg: Config, steps, address: str | None = None):
     if not files:
         raise HonedError("no training data configured", "set `data.train` in honed.yaml to one or more files")
     read = ray.data.from_items([{"file": i, "path": p} for i, p in enumerate(files)])
-    rows = read.map_batches(partial(read_blocks, steps, cfg, read_block_rows()), batch_size=1,
+    block_rows = read_block_rows()
+    # Ray gathers yielded rows into blocks of up to 128 MB (Arrow, compact); the row steps then take them
+    # `block_rows` at a time (batch_size=None would hand a whole block to Python as dicts: ~6 KB per row).
+    rows = read.map_batches(partial(read_blocks, steps, cfg, block_rows), batch_size=1,
                             batch_format="numpy").map_batches(
         partial(_curate_batch, steps.curate, steps.Curation, cfg, {p: i for i, p in enumerate(files)}),
-        batch_format="numpy")
+        batch_size=block_rows, batch_format="numpy")
     log.info("ray: read + row steps over %d file(s)", len(files))
     out = _collect(rows)
     records, dropped, stats = _unpack(out)
