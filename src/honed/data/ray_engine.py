@@ -278,8 +278,11 @@ def ray_verified_pairs(ray, ds, texts: list[str], link: float, seed: int, num_pe
     from honed.data.dedup import _lsh_threshold
 
     lsh = MinHashLSH(threshold=_lsh_threshold(link), num_perm=num_perm, weights=(0.2, 0.8))
-    bands = ds.map_batches(partial(_band_keys, lsh.b, lsh.r, num_perm, seed), batch_format="numpy")
-    candidates = _members(ray, bands, "bucket").map_batches(_bucket_pairs, batch_format="numpy")
+    bands = ds.map_batches(partial(_band_keys, lsh.b, lsh.r, num_perm, seed), batch_format="numpy").materialize()
+    shared = _shared_keys(ray, bands)
+    log.info("ray: %d of the band keys are shared by two or more rows", len(shared))
+    in_shared = bands.map_batches(partial(_rows_with, [ray.put(shared)]), batch_format="numpy")
+    candidates = _members(ray, in_shared, "bucket").map_batches(_bucket_pairs, batch_format="numpy")
     distinct = candidates.groupby(["a", "b"], num_partitions=_partitions(ray)).count()
     texts_ref = ray.put(texts)
     verified = distinct.map_batches(partial(_verify, [texts_ref], link), batch_format="numpy")
@@ -291,18 +294,46 @@ def ray_verified_pairs(ray, ds, texts: list[str], link: float, seed: int, num_pe
 
 
 def _band_keys(bands: int, width: int, num_perm: int, seed: int, batch: dict) -> dict:
-    """One row per (text, band): the bucket is the band number and its `width` signature values."""
+    """One row per (text, band): the bucket is the band number and its `width` signature values; `key` is a
+    64-bit hash of it, cheap to count (equal buckets have equal keys; a rare collision only costs a lookup)."""
+    from hashlib import blake2b
+
     from honed.data.dedup import signature_matrix
 
     texts = list(batch["text"])
     rows, matrix = signature_matrix(texts, list(range(len(texts))), num_perm, seed)
     ids = batch["i"]
-    out_i, out_bucket = [], []
+    out_i, out_bucket, out_key = [], [], []
     for position, signature in zip(rows, matrix):
         for band in range(bands):
+            bucket = f"{band}:{signature[band * width:(band + 1) * width].tobytes().hex()}"
             out_i.append(int(ids[position]))
-            out_bucket.append(f"{band}:{signature[band * width:(band + 1) * width].tobytes().hex()}")
-    return {"i": out_i, "bucket": out_bucket}
+            out_bucket.append(bucket)
+            out_key.append(int.from_bytes(blake2b(bucket.encode(), digest_size=8).digest(), "little", signed=True))
+    return {"i": out_i, "bucket": out_bucket, "key": out_key}
+
+
+def _shared_keys(ray, bands):
+    """The band keys two or more rows share, from a vectorised count per key: most of a row's keys are its own,
+    and building member lists for all of them (42 per row) was what made one aggregate task grow without bound."""
+    import numpy as np
+
+    counts = bands.groupby("key", num_partitions=_partitions(ray)).count()
+    shared = counts.map_batches(_keys_counted_twice, batch_format="numpy").take_all()
+    return np.array(sorted(int(r["key"]) for r in shared), dtype=np.int64)
+
+
+def _keys_counted_twice(batch: dict) -> dict:
+    return {"key": batch["key"][batch["count()"] >= 2]}
+
+
+def _rows_with(shared_ref: list, batch: dict) -> dict:
+    """The band rows whose key is shared (the broadcast array of shared keys is small: ~bands × duplicates)."""
+    import numpy as np
+    import ray
+
+    keep = np.isin(batch["key"], ray.get(shared_ref[0]))
+    return {column: values[keep] for column, values in batch.items()}
 
 
 def _bucket_pairs(batch: dict) -> dict:
