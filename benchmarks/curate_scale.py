@@ -133,6 +133,7 @@ class WorkerMemory(Background):
     def __init__(self):
         super().__init__(self._sample)
         self.peaks: dict[int, float] = {}
+        self.private: dict[int, float] = {}  # RSS minus shared pages (Ray's object store is shared memory)
         self.now: dict[int, float] = {}
 
     def _workers(self):
@@ -152,10 +153,12 @@ class WorkerMemory(Background):
             now = {}
             for proc in self._workers():
                 try:
-                    now[proc.pid] = proc.memory_info().rss / 2**20
+                    info = proc.memory_info()
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
+                now[proc.pid] = info.rss / 2**20
                 self.peaks[proc.pid] = max(self.peaks.get(proc.pid, 0.0), now[proc.pid])
+                self.private[proc.pid] = max(self.private.get(proc.pid, 0.0), (info.rss - info.shared) / 2**20)
             self.now = now
 
     def current(self) -> float:
@@ -222,8 +225,10 @@ def main() -> int:
             with WorkerMemory() as memory, Heartbeat(memory):
                 results["ray"], walls["ray"] = run_engine(cfg, root, "ray", args.rows)
             peaks = sorted(memory.peaks.values(), reverse=True)
+            private = sorted(memory.private.values(), reverse=True)
             print(f"[ray] {len(peaks)} worker processes; peak RSS per worker: max {peaks[0] if peaks else 0:,.0f} MB,"
-                  f" median {peaks[len(peaks) // 2] if peaks else 0:,.0f} MB; driver peak RSS "
+                  f" median {peaks[len(peaks) // 2] if peaks else 0:,.0f} MB; without shared pages (the object store"
+                  f" mapped in): max {private[0] if private else 0:,.0f} MB; driver peak RSS "
                   f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB · {load()}")
             ray.shutdown()
         if len(results) == 2:

@@ -168,3 +168,30 @@ def test_a_read_task_holds_at_most_one_block_and_reads_as_the_local_engine(tmp_p
     assert records == kept and drops == lost
     assert [d["reason"].split(":")[0] for d in lost] == ["not_json", "missing_label", "missing_label"]
     assert max(r["pos"] for r in out if r["kind"] == "drop") > LATER  # missing labels sort after unreadable rows
+
+
+def test_bucket_pairs_are_every_distinct_pair_of_rows_sharing_a_bucket():
+    """The driver-side pairing of band rows (vectorised) against a brute force over the same buckets: buckets of
+    one row give nothing, a row in several shared buckets with the same partner gives one pair, and two buckets
+    whose first 64 bits agree but second do not are kept apart."""
+    import itertools
+
+    import numpy as np
+
+    from honed.data.ray_engine import bucket_pairs
+
+    rng = np.random.default_rng(7)
+    rows = rng.integers(0, 60, size=400)
+    keys = rng.integers(0, 25, size=400)
+    keys2 = rng.integers(0, 2, size=400)  # same `key`, different `key2`: different buckets
+    a, b = bucket_pairs(rows, keys, keys2)
+    buckets: dict = {}
+    for row, key, key2 in zip(rows.tolist(), keys.tolist(), keys2.tolist()):
+        buckets.setdefault((key, key2), set()).add(row)
+    expected = sorted({pair for members in buckets.values() for pair in itertools.combinations(sorted(members), 2)})
+    assert list(zip(a.tolist(), b.tolist())) == expected
+    assert len(expected) > 100
+    ignoring_key2 = bucket_pairs(rows, keys, np.zeros_like(keys2))[0]
+    assert len(ignoring_key2) > len(a)
+    empty = bucket_pairs(np.array([1, 2]), np.array([5, 6]), np.array([0, 0]))
+    assert len(empty[0]) == 0
