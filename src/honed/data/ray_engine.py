@@ -10,9 +10,10 @@ The same steps as the local engine, and the same step functions, run as Ray Data
    these steps decides row by row, so batching changes nothing);
 3. exact dedup: a hash shuffle — `groupby(digest)`; the first row of each digest is kept;
 4. near dedup: MinHash signatures per batch (dedup.signature_matrix, the same seeded family) → one row per LSH
-   band → `groupby(band key)` (the shuffle) → candidate pairs → distinct pairs → exact Jaccard verified in
-   `map_batches` → only pairs that can decide anything come back to the driver, where dedup.resolve_near makes
-   the greedy in-order decisions and the connected components exactly as the local engine does;
+   band (its bucket as a 128-bit digest) → a vectorised count per 64-bit key (the shuffle) → the rows of shared
+   keys only, paired on the driver with numpy (`bucket_pairs`: every distinct pair within a bucket) → exact
+   Jaccard verified in `map_batches` → the verified pairs go to dedup.resolve_near, which makes the greedy
+   in-order decisions and the connected components exactly as the local engine does;
 5. contamination: `map_batches` of dedup.find_overlap against the (small) evaluation rows, broadcast;
 6. split and write: on the driver, with the local code (the split is a seeded shuffle over all rows).
 
@@ -45,14 +46,14 @@ def curate_on_ray(cfg: Config, steps, address: str | None = None):
     files = [str(cfg.resolve(name)) for name in cfg.data.train]
     if not files:
         raise HonedError("no training data configured", "set `data.train` in honed.yaml to one or more files")
-    read = ray.data.from_items([{"file": i, "path": p} for i, p in enumerate(files)])
-    block_rows = read_block_rows()
-    # Ray gathers yielded rows into blocks of up to 128 MB (Arrow, compact); the row steps then take them
-    # `block_rows` at a time (batch_size=None would hand a whole block to Python as dicts: ~6 KB per row).
-    rows = read.map_batches(partial(read_blocks, steps, cfg, block_rows), batch_size=1,
-                            batch_format="numpy").map_batches(
-        partial(_curate_batch, steps.curate, steps.Curation, cfg, {p: i for i, p in enumerate(files)}),
-        batch_size=block_rows, batch_format="numpy")
+    # One block per file, so each file is its own read task (the items of one block share a task).
+    read = ray.data.from_items([{"file": i, "path": p} for i, p in enumerate(files)], override_num_blocks=len(files))
+    # Each read task streams its file in blocks of `block_rows` rows and runs the row steps on each block as it
+    # goes. (A second map_batches stage with batch_size=block_rows, fused with this one by Ray, bundled every file
+    # into one task to fill its batch: 8 files on 2 CPUs ran one after another, one worker idle.)
+    step = partial(_curate_batch, steps.curate, steps.Curation, cfg, {p: i for i, p in enumerate(files)})
+    rows = read.map_batches(partial(read_and_curate, steps, cfg, read_block_rows(), step), batch_size=1,
+                            batch_format="numpy")
     log.info("ray: read + row steps over %d file(s)", len(files))
     out = _collect(rows)
     records, dropped, stats = _unpack(out)
@@ -149,6 +150,12 @@ def read_blocks(steps, cfg: Config, block_rows: int, task: dict):
                 block = []
         if block:
             yield _columns(block)
+
+
+def read_and_curate(steps, cfg: Config, block_rows: int, curate_block, task: dict):
+    """A read task: its file's blocks, each through validate → labels → clean → PII before the next is read."""
+    for block in read_blocks(steps, cfg, block_rows, task):
+        yield curate_block(block)
 
 
 def _columns(rows: list[dict]) -> dict:
