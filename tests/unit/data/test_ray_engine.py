@@ -195,3 +195,15 @@ def test_bucket_pairs_are_every_distinct_pair_of_rows_sharing_a_bucket():
     assert len(ignoring_key2) > len(a)
     empty = bucket_pairs(np.array([1, 2]), np.array([5, 6]), np.array([0, 0]))
     assert len(empty[0]) == 0
+
+
+def test_rows_with_keys_keeps_exactly_the_band_rows_of_shared_keys():
+    import numpy as np
+
+    from honed.data.ray_engine import rows_with_keys
+
+    shared = np.array([-9, 3, 40], dtype=np.int64)
+    batch = {"i": np.arange(6), "key": np.array([3, 4, 40, -9, 41, -10], dtype=np.int64),
+             "key2": np.zeros(6, dtype=np.int64)}
+    assert rows_with_keys(shared, batch)["i"].tolist() == [0, 2, 3]
+    assert rows_with_keys(np.zeros(0, dtype=np.int64), batch)["i"].tolist() == []
