@@ -101,3 +101,17 @@ def test_full_fine_tune_is_sharded_and_saved_whole(runs, tmp_path):
     fsdp = load_file(tmp_path / "two" / "adapter" / "model.safetensors")
     assert sorted(fsdp) == sorted(single)
     assert all(fsdp[k].shape == single[k].shape and (fsdp[k] - single[k]).abs().max() < 1e-4 for k in single)
+
+
+def test_honed_eval_reads_the_fsdp_run_like_a_trainer_run(runs, tmp_path):
+    """`honed eval --run` on the FSDP run: the fine-tune's test perplexity is the one-process run's, and the
+    report carries the FSDP run's training figures from meta.json."""
+    reports = {}
+    for name in ("one", "two"):
+        done = subprocess.run([sys.executable, "-m", "honed", "eval", str(runs["config"]), "--run", str(runs[name]),
+                               "-o", str(tmp_path / name)], capture_output=True, text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr[-3000:]
+        reports[name] = json.loads((tmp_path / name / "report.json").read_text())
+    tuned = {name: report["candidates"]["fine_tuned"] for name, report in reports.items()}
+    assert tuned["two"]["perplexity"] == pytest.approx(tuned["one"]["perplexity"], rel=1e-4)
+    assert [loss for _, loss in reports["two"]["training"]["train_loss"]] == pytest.approx(losses(runs["two"]))

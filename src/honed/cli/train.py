@@ -51,9 +51,13 @@ def launch_distributed(args) -> int:
     output = Path(args.output) if args.output else default_output(cfg, "train")
     nodes = args.nodes or 1
     commands = launch_commands(args, output)
+    if nodes == 1 and args.strategy == "fsdp" and not _cuda():
+        if args.print_launch:
+            print("# this machine (no CUDA: torch FSDP2 over gloo)")
+            print(f"{FSDP_ENV}=fsdp {shlex.join(fsdp_cpu_command(args, output))}")
+            return 0
+        return launch_fsdp_on_cpu(args, output)
     if nodes == 1 and not args.print_launch:
-        if args.strategy == "fsdp" and not _cuda():
-            return launch_fsdp_on_cpu(args, output)
         _refuse_sharding_without_gpus(args.strategy)
         command = [sys.executable, "-m", "accelerate.commands.launch", *commands[0][2:]]
         console.print(f"launching {args.gpus} processes ({args.strategy}): {shlex.join(command)}")
@@ -62,6 +66,7 @@ def launch_distributed(args) -> int:
         if not 0 <= args.machine_rank < nodes or not args.main_process_ip:
             raise HonedError(f"--machine-rank {args.machine_rank} needs 0 <= rank < --nodes {nodes} and "
                              "--main-process-ip", "pass the rank-0 node's address and this node's rank")
+        _refuse_sharding_without_gpus(args.strategy, nodes)
         command = [sys.executable, "-m", "accelerate.commands.launch", *commands[args.machine_rank][2:]]
         console.print(f"launching node {args.machine_rank} of {nodes}: {shlex.join(command)}")
         return subprocess.call(command)
@@ -75,11 +80,16 @@ def launch_fsdp_on_cpu(args, output: Path) -> int:
     if args.resume:
         raise HonedError("FSDP on CPU cannot resume (its loop writes no checkpoints)",
                          "resume with the strategy the run was started with, or start a new run")
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(args.gpus),
-               "-m", "honed", "train", str(args.config), "--output", str(output), "--strategy", "fsdp",
-               *(["--overwrite"] if args.overwrite else []), *args.overrides]
+    command = fsdp_cpu_command(args, output)
     console.print(f"launching {args.gpus} processes (fsdp2 on CPU, gloo): {shlex.join(command)}")
     return subprocess.call(command, env={**os.environ, FSDP_ENV: "fsdp"})
+
+
+def fsdp_cpu_command(args, output: Path) -> list[str]:
+    """The torchrun argv of an FSDP run on CPU (its processes also need HONED_STRATEGY=fsdp in the environment)."""
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(args.gpus),
+            "-m", "honed", "train", str(args.config), "--output", str(output), "--strategy", "fsdp",
+            *(["--overwrite"] if args.overwrite else []), *args.overrides]
 
 
 def _cuda() -> bool:
@@ -88,12 +98,16 @@ def _cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def _refuse_sharding_without_gpus(strategy: str) -> None:
+def _refuse_sharding_without_gpus(strategy: str, nodes: int = 1) -> None:
     """Without CUDA, accelerate does not shard. The trainer's Accelerator(cpu=True) becomes MULTI_CPU (gloo), and
     accelerate switches to DeepSpeed only when not on CPU (accelerate 1.15 state.py, `ACCELERATE_USE_DEEPSPEED …
     and not cpu`), and to FSDP only from GPU-type states: the processes would run plain DDP under a zero label.
     `--strategy fsdp` does shard on CPU, through torch's FSDP2 in honed's own loop (launch_fsdp_on_cpu);
     DeepSpeed has no CPU path here. docs/scale.md has the details."""
+    if strategy == "fsdp" and nodes > 1 and not _cuda():
+        raise HonedError("--strategy fsdp without CUDA runs on one machine only (torch FSDP2 in honed's own loop); "
+                         "across nodes accelerate would run it as plain DDP over gloo, unsharded",
+                         "drop --nodes to shard on this machine, or use the default DDP strategy across nodes")
     if strategy in ("zero2", "zero3") and not _cuda():
         raise HonedError(f"--strategy {strategy} needs CUDA GPUs: on CPU accelerate ignores its DeepSpeed settings "
                          f"and would run {strategy} as plain DDP over gloo, unsharded",

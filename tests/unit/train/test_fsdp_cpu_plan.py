@@ -107,3 +107,35 @@ def test_resume_is_refused_before_launching(tmp_path):
     args = argparse.Namespace(resume=str(tmp_path), gpus=2, config="honed.yaml", overwrite=False, overrides=[])
     with pytest.raises(HonedError, match="cannot resume"):
         launch_fsdp_on_cpu(args, tmp_path / "out")
+
+
+def test_print_launch_shows_the_torchrun_command_on_cpu(tiny_project):
+    import subprocess
+    import sys
+
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("with CUDA, --strategy fsdp goes through accelerate")
+    done = subprocess.run([sys.executable, "-m", "honed", "train", str(tiny_project), "--gpus", "2", "--strategy",
+                           "fsdp", "--print-launch", "-o", "runs/x", "train.max_steps=1"], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    [line] = [line for line in done.stdout.splitlines() if not line.startswith("#")]
+    assert line.startswith(f"{STRATEGY_ENV}=fsdp ") and "-m torch.distributed.run --standalone" in line
+    assert line.endswith("--nproc_per_node 2 -m honed train " + str(tiny_project) + " --output runs/x --strategy fsdp "
+                         "train.max_steps=1")
+
+
+def test_fsdp_across_nodes_without_cuda_is_refused(tiny_project):
+    import subprocess
+    import sys
+
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("with CUDA, multi-node FSDP goes through accelerate")
+    done = subprocess.run([sys.executable, "-m", "honed", "train", str(tiny_project), "--gpus", "2", "--nodes", "2",
+                           "--machine-rank", "0", "--main-process-ip", "127.0.0.1", "--strategy", "fsdp", "-o",
+                           "runs/never"], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2 and "one machine only" in done.stderr + done.stdout
