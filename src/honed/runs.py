@@ -255,15 +255,17 @@ def train_run(cfg: Config, data: PreparedData, run: RunDir, *, model=None, resum
     """
     from honed.data.split import subsample
     from honed.track.mlflow_mirror import training
+    from honed.train.fsdp_cpu import fsdp_on_cpu, train_fsdp
     from honed.train.methods import load_for_training
     from honed.train.sft import train_sft
 
+    trainer = train_fsdp if fsdp_on_cpu() else train_sft  # `--strategy fsdp` without CUDA: torch FSDP2, own loop
     with run.failure_status():
         model, tokenizer = model or load_for_training(cfg)
         train = subsample(data.splits["train"], cfg.train.max_train_examples, cfg.train.seed)
         recipe = apply_recipe(cfg, train, tokenizer, run)
         with training(recipe.cfg, run) as tracked:  # MLflow, when tracking is on: the run mirrored, curves logged
-            result = train_sft(tracked, model, tokenizer, recipe.train, data.splits.get("validation", []), run,
+            result = trainer(tracked, model, tokenizer, recipe.train, data.splits.get("validation", []), run,
                                resume_from=resume_from)
     if run.is_main and run.meta.get("kind") == "train":  # `honed run` and `honed train`; not sweep trials
         register_version(cfg, run)

@@ -15,11 +15,16 @@ from honed.core.progress import console
 from honed.core.rundir import claim_output, world_size
 
 STRATEGIES = ("ddp", "fsdp", "zero2", "zero3")
+FSDP_ENV = "HONED_STRATEGY"  # honed.train.fsdp_cpu.STRATEGY_ENV (not imported here: `honed --help` stays light)
 
 
 def run_train(args) -> int:
     if getattr(args, "gpus", None) and "LOCAL_RANK" not in os.environ:
         return launch_distributed(args)
+    if "LOCAL_RANK" in os.environ and os.environ.get(FSDP_ENV) == "fsdp":
+        from honed.train.fsdp_cpu import init_process_group
+
+        init_process_group()  # before anything asks accelerate which process is the main one
     from honed.runs import resume_run, train_run
 
     if args.resume:
@@ -46,6 +51,12 @@ def launch_distributed(args) -> int:
     output = Path(args.output) if args.output else default_output(cfg, "train")
     nodes = args.nodes or 1
     commands = launch_commands(args, output)
+    if nodes == 1 and args.strategy == "fsdp" and not _cuda():
+        if args.print_launch:
+            print("# this machine (no CUDA: torch FSDP2 over gloo)")
+            print(f"{FSDP_ENV}=fsdp {shlex.join(fsdp_cpu_command(args, output))}")
+            return 0
+        return launch_fsdp_on_cpu(args, output)
     if nodes == 1 and not args.print_launch:
         _refuse_sharding_without_gpus(args.strategy)
         command = [sys.executable, "-m", "accelerate.commands.launch", *commands[0][2:]]
@@ -55,6 +66,7 @@ def launch_distributed(args) -> int:
         if not 0 <= args.machine_rank < nodes or not args.main_process_ip:
             raise HonedError(f"--machine-rank {args.machine_rank} needs 0 <= rank < --nodes {nodes} and "
                              "--main-process-ip", "pass the rank-0 node's address and this node's rank")
+        _refuse_sharding_without_gpus(args.strategy, nodes)
         command = [sys.executable, "-m", "accelerate.commands.launch", *commands[args.machine_rank][2:]]
         console.print(f"launching node {args.machine_rank} of {nodes}: {shlex.join(command)}")
         return subprocess.call(command)
@@ -62,19 +74,45 @@ def launch_distributed(args) -> int:
     return 0
 
 
-def _refuse_sharding_without_gpus(strategy: str) -> None:
-    """Without CUDA, accelerate does not shard. The trainer's Accelerator(cpu=True) becomes MULTI_CPU (gloo), and
-    accelerate promotes a launch to FSDP only from GPU-type states (accelerate 1.15 state.py, the
-    `distributed_type in [MULTI_GPU, …]` branch) and to DeepSpeed only when not on CPU: the processes would run
-    plain DDP under an fsdp/zero label. torch's own FSDP2 (`fully_shard`) does run on CPU with gloo, but a model
-    sharded by it is refused by accelerate's prepare (DDP over DTensor parameters); docs/scale.md has the details."""
+def launch_fsdp_on_cpu(args, output: Path) -> int:
+    """`--strategy fsdp` without CUDA: torchrun starts N gloo processes that shard with torch's FSDP2 in honed's
+    own loop (honed.train.fsdp_cpu), because accelerate does not shard on CPU (see below)."""
+    if args.resume:
+        raise HonedError("FSDP on CPU cannot resume (its loop writes no checkpoints)",
+                         "resume with the strategy the run was started with, or start a new run")
+    command = fsdp_cpu_command(args, output)
+    console.print(f"launching {args.gpus} processes (fsdp2 on CPU, gloo): {shlex.join(command)}")
+    return subprocess.call(command, env={**os.environ, FSDP_ENV: "fsdp"})
+
+
+def fsdp_cpu_command(args, output: Path) -> list[str]:
+    """The torchrun argv of an FSDP run on CPU (its processes also need HONED_STRATEGY=fsdp in the environment)."""
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(args.gpus),
+            "-m", "honed", "train", str(args.config), "--output", str(output), "--strategy", "fsdp",
+            *(["--overwrite"] if args.overwrite else []), *args.overrides]
+
+
+def _cuda() -> bool:
     import torch
 
-    if strategy != "ddp" and not torch.cuda.is_available():
-        raise HonedError(f"--strategy {strategy} needs CUDA GPUs: on CPU accelerate ignores its "
-                         f"{'FSDP' if strategy == 'fsdp' else 'DeepSpeed'} settings and would run {strategy} as "
-                         "plain DDP over gloo, unsharded", "use the default DDP strategy on CPU (same result, "
-                         "honestly named), or run on GPUs; `--print-launch` still prints the command")
+    return torch.cuda.is_available()
+
+
+def _refuse_sharding_without_gpus(strategy: str, nodes: int = 1) -> None:
+    """Without CUDA, accelerate does not shard. The trainer's Accelerator(cpu=True) becomes MULTI_CPU (gloo), and
+    accelerate switches to DeepSpeed only when not on CPU (accelerate 1.15 state.py, `ACCELERATE_USE_DEEPSPEED …
+    and not cpu`), and to FSDP only from GPU-type states: the processes would run plain DDP under a zero label.
+    `--strategy fsdp` does shard on CPU, through torch's FSDP2 in honed's own loop (launch_fsdp_on_cpu);
+    DeepSpeed has no CPU path here. docs/scale.md has the details."""
+    if strategy == "fsdp" and nodes > 1 and not _cuda():
+        raise HonedError("--strategy fsdp without CUDA runs on one machine only (torch FSDP2 in honed's own loop); "
+                         "across nodes accelerate would run it as plain DDP over gloo, unsharded",
+                         "drop --nodes to shard on this machine, or use the default DDP strategy across nodes")
+    if strategy in ("zero2", "zero3") and not _cuda():
+        raise HonedError(f"--strategy {strategy} needs CUDA GPUs: on CPU accelerate ignores its DeepSpeed settings "
+                         f"and would run {strategy} as plain DDP over gloo, unsharded",
+                         "use the default DDP strategy on CPU (same result, honestly named), `--strategy fsdp` "
+                         "(torch FSDP2 over gloo), or run on GPUs; `--print-launch` still prints the command")
 
 
 def launch_commands(args, output: Path) -> list[list[str]]:
@@ -189,7 +227,8 @@ def register(verbs) -> None:
     train.add_argument("--gpus", type=int, metavar="N",
                        help="train on N processes through `accelerate launch` (one per GPU; CPU processes if none)")
     train.add_argument("--strategy", choices=("ddp", "fsdp", "zero2", "zero3"), default="ddp",
-                       help="with --gpus: DDP, FSDP or DeepSpeed ZeRO-2/3 (configs/accelerate/<strategy>.yaml)")
+                       help="with --gpus: DDP, FSDP or DeepSpeed ZeRO-2/3 (configs/accelerate/<strategy>.yaml); "
+                            "without CUDA, fsdp runs torch FSDP2 over gloo under torchrun and zero2/3 are refused")
     train.add_argument("--nodes", type=int, metavar="M",
                        help="with --gpus: M machines × N processes each; prints each node's launch command")
     train.add_argument("--main-process-ip", metavar="IP", help="with --nodes: the rank-0 node's address")

@@ -75,16 +75,17 @@ def test_cli_prints_one_command_per_node(tiny_project):
     assert "--machine_rank 0" in lines[0] and "--machine_rank 1" in lines[1]
 
 
-def test_sharded_strategies_are_refused_without_gpus(tiny_project):
-    """On CPU accelerate would run an FSDP launch as plain DDP (see the next test): honed says so and stops."""
+def test_deepspeed_strategies_are_refused_without_gpus(tiny_project):
+    """On CPU accelerate would run a DeepSpeed launch as plain DDP: honed says so and stops. (`--strategy fsdp`
+    runs on CPU through torch's FSDP2 in honed's own loop: tests/e2e/test_train_fsdp_cpu.py.)"""
     import torch
 
     if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA: FSDP is real here")
+        pytest.skip("this machine has CUDA: DeepSpeed is real here")
     done = subprocess.run([sys.executable, "-m", "honed", "train", str(tiny_project), "--gpus", "2", "--strategy",
-                           "fsdp", "-o", "runs/never"], capture_output=True, text=True, timeout=60, check=False)
+                           "zero3", "-o", "runs/never"], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "needs CUDA GPUs" in done.stderr + done.stdout
-    assert "plain DDP" in done.stderr + done.stdout
+    assert "plain DDP" in done.stderr + done.stdout and "--strategy fsdp" in done.stderr + done.stdout
 
 
 PROBE = """
@@ -101,9 +102,10 @@ with open(os.path.join(sys.argv[1], f"rank{os.environ['RANK']}.json"), "w") as f
 
 
 def test_accelerate_does_not_shard_an_fsdp_launch_on_cpu(tmp_path):
-    """The reason for the refusal, checked against the installed accelerate: under our fsdp.yaml on CPU the
-    launcher asks for FSDP (ACCELERATE_USE_FSDP=true) but each process ends up DDP over gloo, no FSDP plugin.
-    If a future accelerate shards on CPU this fails: then lift the refusal and add an FSDP-vs-one-process test."""
+    """Why `--strategy fsdp` on CPU runs honed's own FSDP2 loop instead of `accelerate launch`, checked against the
+    installed accelerate: under our fsdp.yaml on CPU the launcher asks for FSDP (ACCELERATE_USE_FSDP=true) but
+    each process ends up DDP over gloo, no FSDP plugin. If a future accelerate shards on CPU this fails: then the
+    Trainer path could shard on CPU too (tests/e2e/test_train_fsdp_cpu.py is the loss test to keep)."""
     import json
 
     import torch
