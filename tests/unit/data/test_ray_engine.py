@@ -136,6 +136,21 @@ def test_ray_and_local_give_identical_splits_and_drops(tmp_path, two_workers, mo
     assert on_ray["contamination"] == local["contamination"]
 
 
+@pytest.mark.slow
+def test_a_usage_error_raised_on_a_worker_reaches_the_user_unwrapped(tmp_path, two_workers):
+    """`unknown_labels: error` fails inside a Ray task; the user gets honed's message, not Ray's wrapper."""
+    from honed.core.errors import HonedError
+
+    rows = [{"text": f"ticket {i}", "label": "billing"} for i in range(5)] + [{"text": "x", "label": "refunds"}]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = validate_config({"project": "t", "objective": {"task": "classification", "labels": list(LABELS)},
+                           "data": {"train": ["a.jsonl"], "audit_tokens": False, "unknown_labels": "error"}},
+                          root=tmp_path)
+    with pytest.raises(HonedError, match="refunds") as raised:
+        run_prepare(cfg, tmp_path / "ray", engine="ray")
+    assert raised.type is HonedError  # Ray's RayTaskError subclasses the cause's type: the wrapper would pass too
+
+
 def test_help_does_not_import_ray():
     """`honed --help` and `honed data prepare --help` stay instant: Ray (and torch) load only when used."""
     probe = ("import sys\nfrom honed.cli import main\nfor argv in (['--help'], ['data', 'prepare', '--help']):\n"
