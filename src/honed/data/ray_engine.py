@@ -193,9 +193,11 @@ def _collect(dataset):
 
 
 def _cause(error: BaseException) -> BaseException:
+    """The HonedError inside Ray's wrapper. RayTaskError(HonedError) is itself an instance of HonedError (Ray
+    subclasses the cause's type), so the original is its `cause`, followed until a HonedError that is not Ray's."""
     seen = error
     while seen is not None:
-        if isinstance(seen, HonedError):
+        if isinstance(seen, HonedError) and not type(seen).__module__.startswith("ray."):
             return seen
         seen = getattr(seen, "cause", None) or seen.__cause__
     return error
