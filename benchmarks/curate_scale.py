@@ -134,6 +134,7 @@ class WorkerMemory(Background):
         super().__init__(self._sample)
         self.peaks: dict[int, float] = {}
         self.private: dict[int, float] = {}  # RSS minus shared pages (Ray's object store is shared memory)
+        self.names: dict[int, str] = {}  # what each process was doing at its peak (ray::<task or actor>)
         self.now: dict[int, float] = {}
 
     def _workers(self):
@@ -157,7 +158,13 @@ class WorkerMemory(Background):
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
                 now[proc.pid] = info.rss / 2**20
-                self.peaks[proc.pid] = max(self.peaks.get(proc.pid, 0.0), now[proc.pid])
+                if now[proc.pid] > self.peaks.get(proc.pid, 0.0):
+                    self.peaks[proc.pid] = now[proc.pid]
+                    try:
+                        self.names[proc.pid] = proc.name() if proc.name().startswith("ray::") else \
+                            " ".join(proc.cmdline())[:60]
+                    except (psutil.NoSuchProcess, psutil.AccessDenied):
+                        pass
                 self.private[proc.pid] = max(self.private.get(proc.pid, 0.0), (info.rss - info.shared) / 2**20)
             self.now = now
 
@@ -225,6 +232,10 @@ def main() -> int:
             with WorkerMemory() as memory, Heartbeat(memory):
                 results["ray"], walls["ray"] = run_engine(cfg, root, "ray", args.rows)
             peaks = sorted(memory.peaks.values(), reverse=True)
+            top = sorted(memory.peaks, key=memory.peaks.get, reverse=True)[:4]
+            print("[ray] largest workers at their peak: " + "; ".join(
+                f"{memory.peaks[pid]:,.0f} MB ({memory.private.get(pid, 0):,.0f} MB private) {memory.names.get(pid)}"
+                for pid in top))
             private = sorted(memory.private.values(), reverse=True)
             print(f"[ray] {len(peaks)} worker processes; peak RSS per worker: max {peaks[0] if peaks else 0:,.0f} MB,"
                   f" median {peaks[len(peaks) // 2] if peaks else 0:,.0f} MB; without shared pages (the object store"

@@ -241,23 +241,25 @@ def _record_row_steps(info, stats: list[dict], read_drops: int, started: float) 
 
 def ray_duplicates(ray, texts: list[str], cfg: Config):
     """dedup.find_duplicates, with hashing, signatures, banding and verification as Ray stages."""
+    import numpy as np
+
     from honed.data.dedup import DedupResult, Duplicate, resolve_near
 
     ds = _indexed(ray, texts)
-    digests = ds.map_batches(_digests, batch_format="numpy")
-    firsts = _members(ray, digests, "digest").map_batches(_exact_group, batch_format="numpy")
-    log.info("ray: exact dedup (digest shuffle) over %d rows", len(texts))
-    exact = sorted((int(r["i"]), int(r["first"])) for r in firsts.take_all())
-    duplicates = [Duplicate(i, first, "exact", 1.0) for i, first in exact if i != first]
+    log.info("ray: exact dedup (digest count shuffle) over %d rows", len(texts))
+    digests = ds.map_batches(_digests, batch_format="numpy").materialize()
+    rows, firsts = first_in_bucket(*_rows_of_shared_keys(ray, digests, len(texts)))
+    duplicates = [Duplicate(i, first, "exact", 1.0) for i, first in sorted(zip(rows.tolist(), firsts.tolist()))
+                  if i != first]
     log.info("ray: exact dedup done: %d duplicates", len(duplicates))
-    gone = {d.index for d in duplicates}
-    unique = [i for i in range(len(texts)) if i not in gone]
+    gone = np.array(sorted({d.index for d in duplicates}), dtype=np.int64)
+    unique = np.setdiff1d(np.arange(len(texts)), gone).tolist()
     if not cfg.data.near_dedup:
         return DedupResult(unique, duplicates)
     group = cfg.data.group_threshold
     link = min(cfg.data.dedup_threshold, group or cfg.data.dedup_threshold)
-    pairs, scores = ray_verified_pairs(ray, ds.filter(lambda r: r["i"] not in gone) if gone else ds, texts, link,
-                                       cfg.data.split.seed)
+    kept = ds.map_batches(partial(_without, [ray.put(gone)]), batch_format="numpy") if len(gone) else ds
+    pairs, scores = ray_verified_pairs(ray, kept, texts, link, cfg.data.split.seed)
     return resolve_near(unique, duplicates, sorted(scores), lambda a, b: scores.get((a, b), 0.0),
                         cfg.data.dedup_threshold, group, candidates=pairs)
 
@@ -272,34 +274,66 @@ def _indexed(ray, texts: list[str]):
                                 for start in range(0, max(len(texts), 1), size)])
 
 
-def _members(ray, ds, key: str):
-    """The hash shuffle: one row per distinct `key` with the list of its rows' `i` (a vectorised aggregate,
-    not one Python call per group)."""
-    from ray.data.aggregate import AsList
-
-    return ds.groupby(key, num_partitions=_partitions(ray)).aggregate(AsList(on="i", alias_name="members"))
+def _partitions(ray, rows: int = 0) -> int:
+    """Shuffle partitions: two per cluster CPU (Ray's default of 200 drowns a small cluster in tiny tasks), and
+    at least one per SHUFFLE_ROWS rows, so what one aggregator holds stays bounded as the data grows."""
+    return max(2, 2 * int(ray.cluster_resources().get("CPU", 1)), -(-rows // SHUFFLE_ROWS))
 
 
-def _partitions(ray) -> int:
-    """Shuffle partitions: two per cluster CPU (Ray's default of 200 drowns a small cluster in tiny tasks)."""
-    return max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+SHUFFLE_ROWS = 4_000_000  # keys per shuffle partition (8 bytes each)
 
 
 def _digests(batch: dict) -> dict:
+    """Each text's exact-dedup digest (blake2b-128 of the normalised text) as two int64 columns."""
+    import numpy as np
+
     from honed.data.dedup import normalise
 
-    digest = [hashlib.blake2b(normalise(t).encode(), digest_size=16).hexdigest() for t in batch["text"]]
-    return {"i": batch["i"], "digest": digest}
+    digests = b"".join(hashlib.blake2b(normalise(t).encode(), digest_size=16).digest() for t in batch["text"])
+    halves = np.frombuffer(digests, dtype="<i8").reshape(-1, 2)
+    return {"i": np.asarray(batch["i"], dtype=np.int64), "key": halves[:, 0].copy(), "key2": halves[:, 1].copy()}
 
 
-def _exact_group(batch: dict) -> dict:
-    """Every row of each digest, with the digest's first (smallest) row as the one it duplicates."""
-    rows, firsts = [], []
-    for members in batch["members"]:
-        first = int(min(members))
-        rows += [int(i) for i in members]
-        firsts += [first] * len(members)
-    return {"i": rows, "first": firsts}
+def _without(gone_ref: list, batch: dict) -> dict:
+    """The rows whose `i` is not in the broadcast sorted array (the exact duplicates)."""
+    import numpy as np
+    import ray
+
+    gone = ray.get(gone_ref[0])
+    where = np.minimum(np.searchsorted(gone, batch["i"]), len(gone) - 1)
+    keep = gone[where] != batch["i"]
+    return {column: values[keep] for column, values in batch.items()}
+
+
+def _rows_of_shared_keys(ray, keyed, rows: int) -> tuple:
+    """(rows, keys, keys2) on the driver for the keys two or more rows share: a vectorised count per 64-bit key
+    (the shuffle: 8 bytes per row), the shared keys broadcast back, their rows filtered out on the workers.
+    (Member lists per key, Ray's AsList aggregate, held Python lists for every key: 1.9 GB in one aggregator for
+    2 M digests, and for 80 M band keys one task past 6 GB.)"""
+    shared = _shared_keys(ray, keyed, rows)
+    found = _gather(keyed.map_batches(partial(_rows_with, [ray.put(shared)]), batch_format="numpy",
+                                      batch_size=None))
+    log.info("ray: %d keys shared by two or more rows, %d rows in them", len(shared), len(found[0]))
+    return found
+
+
+def _buckets(rows, keys, keys2) -> tuple:
+    """The rows sorted by (key, key2, row); where each bucket (equal key and key2) starts; its size."""
+    import numpy as np
+
+    order = np.lexsort((rows, keys2, keys))
+    rows, keys, keys2 = rows[order], keys[order], keys2[order]
+    starts = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]) | (keys2[1:] != keys2[:-1])]) if len(rows) else \
+        np.zeros(0, dtype=np.int64)
+    return rows, starts, np.diff(np.r_[starts, len(rows)])
+
+
+def first_in_bucket(rows, keys, keys2) -> tuple:
+    """(rows, the smallest row of each one's bucket: the one it duplicates), sorted by bucket."""
+    import numpy as np
+
+    ordered, starts, sizes = _buckets(rows, keys, keys2)
+    return ordered, np.repeat(ordered[starts], sizes)
 
 
 def ray_verified_pairs(ray, ds, texts: list[str], link: float, seed: int, num_perm: int = 128):
@@ -310,10 +344,7 @@ def ray_verified_pairs(ray, ds, texts: list[str], link: float, seed: int, num_pe
 
     lsh = MinHashLSH(threshold=_lsh_threshold(link), num_perm=num_perm, weights=(0.2, 0.8))
     bands = ds.map_batches(partial(_band_keys, lsh.b, lsh.r, num_perm, seed), batch_format="numpy").materialize()
-    shared = _shared_keys(ray, bands)
-    log.info("ray: %d of the band keys are shared by two or more rows", len(shared))
-    rows, keys, keys2 = _gather(bands.map_batches(partial(_rows_with, [ray.put(shared)]), batch_format="numpy",
-                                                  batch_size=None))
+    rows, keys, keys2 = _rows_of_shared_keys(ray, bands, bands.count())
     a, b = bucket_pairs(rows, keys, keys2)
     log.info("ray: %d band rows in shared buckets give %d distinct candidate pairs", len(rows), len(a))
     del rows, keys, keys2
@@ -345,12 +376,11 @@ def _band_keys(bands: int, width: int, num_perm: int, seed: int, batch: dict) ->
             "key2": halves[:, 1].copy()}
 
 
-def _shared_keys(ray, bands):
-    """The band keys two or more rows share, from a vectorised count per key: most of a row's keys are its own
-    (42 per row), and only the shared ones need their rows brought together."""
+def _shared_keys(ray, keyed, rows: int):
+    """The sorted keys two or more rows share, from a vectorised count per key over the key column alone."""
     import numpy as np
 
-    counts = bands.groupby("key", num_partitions=_partitions(ray)).count()
+    counts = keyed.select_columns(["key"]).groupby("key", num_partitions=_partitions(ray, rows)).count()
     found = [batch["key"] for batch in counts.map_batches(_keys_counted_twice, batch_format="numpy")
              .iter_batches(batch_format="numpy", batch_size=None)]
     return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
@@ -396,10 +426,7 @@ def bucket_pairs(rows, keys, keys2):
     int64 arrays, vectorised: a bucket of g rows gives g·(g-1)/2 pairs."""
     import numpy as np
 
-    order = np.lexsort((rows, keys2, keys))
-    rows, keys, keys2 = rows[order], keys[order], keys2[order]
-    starts = np.flatnonzero(np.r_[True, (keys[1:] != keys[:-1]) | (keys2[1:] != keys2[:-1])])
-    sizes = np.diff(np.r_[starts, len(rows)])
+    rows, starts, sizes = _buckets(rows, keys, keys2)
     position = np.arange(len(rows)) - np.repeat(starts, sizes)  # place of each row within its bucket
     partners = np.repeat(sizes, sizes) - 1 - position  # the rows after it in its bucket
     total = int(partners.sum())
@@ -408,8 +435,7 @@ def bucket_pairs(rows, keys, keys2):
     first = np.repeat(np.arange(len(rows)), partners)
     step = np.arange(total) - np.repeat(np.cumsum(partners) - partners, partners) + 1
     a, b = rows[first], rows[first + step]
-    a, b = np.minimum(a, b), np.maximum(a, b)
-    pairs = np.unique(np.stack([a, b], axis=1), axis=0)
+    pairs = np.unique(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1), axis=0)
     pairs = pairs[pairs[:, 0] != pairs[:, 1]]
     return pairs[:, 0].copy(), pairs[:, 1].copy()
 

@@ -222,3 +222,16 @@ def test_rows_with_keys_keeps_exactly_the_band_rows_of_shared_keys():
              "key2": np.zeros(6, dtype=np.int64)}
     assert rows_with_keys(shared, batch)["i"].tolist() == [0, 2, 3]
     assert rows_with_keys(np.zeros(0, dtype=np.int64), batch)["i"].tolist() == []
+
+
+def test_first_in_bucket_names_the_smallest_row_of_each_bucket():
+    import numpy as np
+
+    from honed.data.ray_engine import first_in_bucket
+
+    rows = np.array([9, 4, 7, 2, 5], dtype=np.int64)
+    keys = np.array([1, 1, 1, 3, 3], dtype=np.int64)
+    keys2 = np.array([0, 0, 8, 0, 0], dtype=np.int64)  # row 7 shares row 9's `key` but not its bucket
+    ordered, firsts = first_in_bucket(rows, keys, keys2)
+    assert dict(zip(ordered.tolist(), firsts.tolist())) == {4: 4, 9: 4, 7: 7, 2: 2, 5: 2}
+    assert first_in_bucket(rows[:0], keys[:0], keys2[:0])[0].tolist() == []
