@@ -35,7 +35,7 @@ def dialogue_rows(tokenizer, n: int, tokens: int, seed: int = 0) -> list[dict]:
     rng = random.Random(seed)
     rows = []
     for _ in range(n):
-        turns, text = [], ""
+        text = ""
         while len(tokenizer(text)["input_ids"]) < tokens - 60:
             speaker = rng.choice(("Alice", "Bob"))
             text += f"{speaker}: {' '.join(rng.choices(WORDS, k=rng.randint(6, 14)))}.\n"
@@ -67,8 +67,8 @@ def main() -> None:
     from transformers import Trainer, TrainingArguments
 
     from honed.core.config import validate_config
-    from honed.models.load import load_model
     from honed.models import memory
+    from honed.models.load import load_model
 
     model, tokenizer = load_model(args.model)
     loaded_gb = peak_rss_gb()

@@ -38,9 +38,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def rendered_rows(tokenizer, n: int) -> list[dict]:
+    from honed.core.chat import render_conversation
     from honed.core.config import load_config
     from honed.data.prepare import load_records
-    from honed.core.chat import render_conversation
 
     cfg = load_config(ROOT / "examples" / "support-tickets" / "honed.yaml")
     records, _ = load_records(cfg)
@@ -155,11 +155,9 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     import transformers
     import trl
-
-    from honed.models.load import load_tokenizer
-
     from cpu_roofline import matmul_peak
-    from honed.models.load import load_model
+
+    from honed.models.load import load_model, load_tokenizer
 
     tokenizer = load_tokenizer(args.model)
     rows = rendered_rows(tokenizer, args.steps * args.batch)

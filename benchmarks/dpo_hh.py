@@ -53,8 +53,8 @@ def main() -> int:
         print(f"skipped: {DATA} is absent")
         return 0
     from honed.core.config import validate_config
-    from honed.models.load import load_model
     from honed.core.rundir import RunDir
+    from honed.models.load import load_model
     from honed.train.preference import preference_scores
     from honed.train.sft import train_sft
 

@@ -93,7 +93,7 @@ def before_scores(model, tokenizer, conversations, labels):
 def tokens_run_now(tokenizer, conversations, labels) -> int:
     """Tokens the new path runs: the shared prefix once, then each example's own tokens and the label trie."""
     from honed.core.chat import render_prompt
-    from honed.evaluate.generate import LabelTrie, MIN_SHARED_PREFIX, _end_of_turn, shared_prefix
+    from honed.evaluate.generate import MIN_SHARED_PREFIX, LabelTrie, _end_of_turn, shared_prefix
 
     ids = [tokenizer(render_prompt(tokenizer, c), add_special_tokens=False)["input_ids"] for c in conversations]
     prefix = shared_prefix(ids)
@@ -128,6 +128,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
 
     from cpu_roofline import matmul_peak
+
     from honed.evaluate.generate import generate_all, label_scores
     from honed.evaluate.label_search import best_labels
     from honed.models.load import load_model

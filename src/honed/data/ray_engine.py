@@ -4,11 +4,13 @@ The same steps as the local engine, and the same step functions, run as Ray Data
 `dropped.jsonl` with its reasons, the audit's counts) is identical to the local engine's on the same input:
 
 1. read: one task per file (honed's streaming readers: JSONL lines, JSON array elements, CSV/Parquet rows), so a
-   corpus split into many files reads in parallel; a task emits its rows in blocks of at most READ_BLOCK_ROWS, so
-   its memory does not grow with the file;
-2. validate → labels → clean → PII: one `map_batches` stage calling `prepare.curate` on each batch (every one of
-   these steps decides row by row, so batching changes nothing);
-3. exact dedup: a hash shuffle — `groupby(digest)`; the first row of each digest is kept;
+   corpus split into many files reads in parallel; a task takes its file READ_BLOCK_ROWS rows at a time, so its
+   memory does not grow with the file;
+2. validate → labels → clean → PII: in the same task, `prepare.curate` on each block as it is read (every one of
+   these steps decides row by row, so blocking changes nothing);
+3. exact dedup: each text's 128-bit digest (two int64 columns) → a vectorised count per 64-bit key (a hash
+   shuffle of 8 bytes per row) → only the rows of keys two rows share come to the driver, where numpy sorts them
+   into buckets (`first_in_bucket`); the first row of each digest is kept;
 4. near dedup: MinHash signatures per batch (dedup.signature_matrix, the same seeded family) → one row per LSH
    band (its bucket as a 128-bit digest) → a vectorised count per 64-bit key (the shuffle) → the rows of shared
    keys only, paired on the driver with numpy (`bucket_pairs`: every distinct pair within a bucket) → exact
