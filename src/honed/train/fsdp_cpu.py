@@ -251,18 +251,10 @@ def train_fsdp(cfg: Config, model, tokenizer, train_records: list[dict], eval_re
 
 def tokenized_rows(cfg: Config, tokenizer, objective: str, train_records, eval_records, run: RunDir):
     """The rows the Trainer path would train on (honed.train.sft), skipped ones written beside them."""
-    from honed.train.sft import _write_skipped, tokenize_records, tokenize_text_records
+    from honed.train.sft import _write_skipped
+    from honed.train.sft import tokenized_rows as rows_for_training
 
-    max_length = cfg.model.max_length
-    if objective == "pretrain":
-        train_rows, skipped = tokenize_text_records(tokenizer, train_records, max_length), []
-        eval_rows = tokenize_text_records(tokenizer, eval_records, max_length)
-    else:
-        train_rows, skipped = tokenize_records(tokenizer, train_records, max_length)
-        eval_rows, _ = tokenize_records(tokenizer, eval_records, max_length)
-    if not train_rows:
-        raise HonedError("no training example fits `model.max_length` or has an assistant answer",
-                         f"raise `model.max_length` (now {max_length}) or fix the data")
+    train_rows, eval_rows, skipped = rows_for_training(cfg, tokenizer, objective, train_records, eval_records)
     if run.is_main:
         _write_skipped(run.path, skipped)
     return train_rows, eval_rows, skipped

@@ -73,16 +73,7 @@ def train_sft(cfg: Config, model, tokenizer, train_records: list[dict], eval_rec
     from trl import SFTConfig, SFTTrainer
 
     disable_progress_bars()  # honed shows its own bars; datasets' per-map bars are noise here
-    max_length = cfg.model.max_length
-    if objective == "pretrain":
-        train_rows, skipped = tokenize_text_records(tokenizer, train_records, max_length), []
-        eval_rows = tokenize_text_records(tokenizer, eval_records, max_length)
-    else:
-        train_rows, skipped = tokenize_records(tokenizer, train_records, max_length)
-        eval_rows, _ = tokenize_records(tokenizer, eval_records, max_length)
-    if not train_rows:
-        raise HonedError("no training example fits `model.max_length` or has an assistant answer",
-                         f"raise `model.max_length` (now {max_length}) or fix the data")
+    train_rows, eval_rows, skipped = tokenized_rows(cfg, tokenizer, objective, train_records, eval_records)
     _write_skipped(run.path, skipped)
     has_eval = bool(eval_rows)
     # Prompt-learning methods prepend virtual tokens, which a packed row cannot carry.
@@ -108,6 +99,21 @@ def train_sft(cfg: Config, model, tokenizer, train_records: list[dict], eval_rec
         trainer = SFTTrainer(model=model, args=args, processing_class=tokenizer, train_dataset=train_set,
                              eval_dataset=eval_set, peft_config=peft_config_for(cfg.method), callbacks=callbacks)
     return run_trainer(trainer, cfg, run, tokenizer, objective, skipped=len(skipped), resume_from=resume_from)
+
+
+def tokenized_rows(cfg: Config, tokenizer, objective: str, train_records: list, eval_records: list):
+    """(train rows, validation rows, skipped rows with reasons) as training sees them; no row fits → HonedError."""
+    max_length = cfg.model.max_length
+    if objective == "pretrain":
+        train_rows, skipped = tokenize_text_records(tokenizer, train_records, max_length), []
+        eval_rows = tokenize_text_records(tokenizer, eval_records, max_length)
+    else:
+        train_rows, skipped = tokenize_records(tokenizer, train_records, max_length)
+        eval_rows, _ = tokenize_records(tokenizer, eval_records, max_length)
+    if not train_rows:
+        raise HonedError("no training example fits `model.max_length` or has an assistant answer",
+                         f"raise `model.max_length` (now {max_length}) or fix the data")
+    return train_rows, eval_rows, skipped
 
 
 def _write_skipped(run_path: Path, skipped: list[dict]) -> None:
