@@ -88,8 +88,22 @@ def connect(address: str | None = None):
     if not ray.is_initialized():
         _token_for_a_local_instance(address)
         ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
-    ray.data.DataContext.get_current().enable_progress_bars = False
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = False
+    _bound_shuffle_map_input(context)
     return ray
+
+
+def _bound_shuffle_map_input(context) -> None:
+    """Ray's hash shuffle coalesces input blocks into one map task per node until they reach
+    `shuffle_input_batch_bytes` (1 GB by default): the 80 M band keys of 2 M rows (640 MB) went to ONE map task that
+    held 5.4 GB, and 160 M keys 7.9 GB. At SHUFFLE_ROWS keys per map task the largest shuffle worker stays under
+    ~0.75 GB at 80 M and at 160 M keys (benchmarks/RESULTS-curate.md). An explicit
+    RAY_DATA_SHUFFLE_INPUT_BATCH_BYTES wins."""
+    import os
+
+    if hasattr(context, "shuffle_input_batch_bytes") and "RAY_DATA_SHUFFLE_INPUT_BATCH_BYTES" not in os.environ:
+        context.shuffle_input_batch_bytes = SHUFFLE_ROWS * 8
 
 
 def _token_for_a_local_instance(address: str | None) -> None:
@@ -443,39 +457,33 @@ def bucket_pairs(rows, keys, keys2):
 
 
 def _verify_pairs(ray, a, b, texts: list[str], link: float) -> dict:
-    """Exact Jaccard of every candidate pair, as a Ray stage (the texts are broadcast once per worker)."""
+    """Exact Jaccard of every candidate pair, as a Ray stage. Each chunk carries the texts of its own pairs (a
+    broadcast of all texts, cached per worker, left 16 idle workers holding ~8 GB at 2 M rows)."""
     import pyarrow as pa
 
     if len(a) == 0:
         return {}
     chunk = max(1, -(-len(a) // (4 * _partitions(ray))))
-    tables = [pa.table({"a": a[s:s + chunk], "b": b[s:s + chunk]}) for s in range(0, len(a), chunk)]
-    texts_ref = ray.put(texts)
-    verified = ray.data.from_arrow(tables).map_batches(partial(_verify, [texts_ref], link), batch_format="numpy")
+    tables = [pa.table({"a": a[s:s + chunk], "b": b[s:s + chunk],
+                        "text_a": pa.array([texts[i] for i in a[s:s + chunk].tolist()], pa.large_string()),
+                        "text_b": pa.array([texts[i] for i in b[s:s + chunk].tolist()], pa.large_string())})
+              for s in range(0, len(a), chunk)]
+    verified = ray.data.from_arrow(tables).map_batches(partial(_verify, link), batch_format="numpy")
     found = [batch for batch in verified.iter_batches(batch_format="numpy", batch_size=None)]
     return {(int(x), int(y)): float(s) for batch in found for x, y, s in zip(batch["a"], batch["b"], batch["score"])}
 
 
-_TEXTS: dict = {}
-
-
-def _verify(texts_ref: list, link: float, batch: dict) -> dict:
+def _verify(link: float, batch: dict) -> dict:
     """Exact Jaccard of each candidate pair; only the pairs at or above `link` come back."""
-    import ray
+    import numpy as np
 
     from honed.data.dedup import jaccard, shingles
 
-    key = texts_ref[0].hex()
-    if key not in _TEXTS:  # one copy of the texts per worker process
-        _TEXTS.clear()
-        _TEXTS[key] = ray.get(texts_ref[0])
-    texts = _TEXTS[key]
-    a_out, b_out, score_out = [], [], []
-    for a, b in zip(batch["a"], batch["b"]):
-        score = jaccard(shingles(texts[int(a)]), shingles(texts[int(b)]))
-        if score >= link - 1e-12:
-            a_out.append(int(a)), b_out.append(int(b)), score_out.append(score)
-    return {"a": a_out, "b": b_out, "score": score_out}
+    scores = np.array([jaccard(shingles(x), shingles(y)) for x, y in zip(batch["text_a"], batch["text_b"])],
+                      dtype=np.float64)
+    keep = scores >= link - 1e-12
+    return {"a": np.asarray(batch["a"], dtype=np.int64)[keep], "b": np.asarray(batch["b"], dtype=np.int64)[keep],
+            "score": scores[keep]}
 
 
 # --- contamination ------------------------------------------------------------------------------------------

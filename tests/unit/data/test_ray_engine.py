@@ -235,3 +235,36 @@ def test_first_in_bucket_names_the_smallest_row_of_each_bucket():
     ordered, firsts = first_in_bucket(rows, keys, keys2)
     assert dict(zip(ordered.tolist(), firsts.tolist())) == {4: 4, 9: 4, 7: 7, 2: 2, 5: 2}
     assert first_in_bucket(rows[:0], keys[:0], keys2[:0])[0].tolist() == []
+
+
+def test_verify_keeps_only_the_pairs_at_or_above_the_link_with_their_exact_jaccard():
+    """Each verification chunk carries its own pairs' texts (no broadcast of every text to every worker)."""
+    import numpy as np
+
+    from honed.data.dedup import jaccard, shingles
+    from honed.data.ray_engine import _verify
+
+    near = "the parcel left the depot on monday and reached the town hall on friday after a long delay"
+    texts = [near, near + " indeed", "a completely different sentence about refunds and cards"]
+    batch = {"a": np.array([0, 0]), "b": np.array([1, 2]), "text_a": np.array([texts[0], texts[0]], dtype=object),
+             "text_b": np.array([texts[1], texts[2]], dtype=object)}
+    out = _verify(0.5, batch)
+    assert out["a"].tolist() == [0] and out["b"].tolist() == [1]
+    assert out["score"].tolist() == [jaccard(shingles(texts[0]), shingles(texts[1]))]
+    assert _verify(1.01, batch)["a"].tolist() == []
+
+
+def test_shuffle_map_input_is_bounded_unless_the_user_set_it(monkeypatch):
+    """Ray's default (1 GB of blocks coalesced per map task) put 80 M band keys in one 5.4 GB task."""
+    from types import SimpleNamespace
+
+    from honed.data.ray_engine import SHUFFLE_ROWS, _bound_shuffle_map_input
+
+    monkeypatch.delenv("RAY_DATA_SHUFFLE_INPUT_BATCH_BYTES", raising=False)
+    context = SimpleNamespace(shuffle_input_batch_bytes=1 << 30)
+    _bound_shuffle_map_input(context)
+    assert context.shuffle_input_batch_bytes == SHUFFLE_ROWS * 8 < 1 << 30
+    monkeypatch.setenv("RAY_DATA_SHUFFLE_INPUT_BATCH_BYTES", str(1 << 28))
+    chosen = SimpleNamespace(shuffle_input_batch_bytes=1 << 28)
+    _bound_shuffle_map_input(chosen)
+    assert chosen.shuffle_input_batch_bytes == 1 << 28
