@@ -87,11 +87,22 @@ def connect(address: str | None = None):
                          "pip install 'honed[scale]' (or 'ray[data]'), or set data.engine: local") from None
     if not ray.is_initialized():
         _token_for_a_local_instance(address)
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+        log.info("ray: %s", f"joining the cluster at {address}" if address else "starting a local instance")
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+        except (ConnectionError, ValueError) as error:  # what ray.init raises for an unreachable or malformed address
+            raise HonedError(f"could not join the Ray cluster at {address!r}: {error}", _fix_for(error)) from None
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     _bound_shuffle_map_input(context)
     return ray
+
+
+def _fix_for(error: Exception) -> str:
+    if "ray[client]" in str(error):
+        return "pip install 'honed[scale]' (it brings ray[client], which ray:// addresses need)"
+    return ("check the address: ray://HEAD:10001 (Ray Client; `ray start --head` runs on HEAD and the port is open "
+            "from here) or `auto` on a node of the cluster; or leave out --address to start a local instance")
 
 
 def _bound_shuffle_map_input(context) -> None:

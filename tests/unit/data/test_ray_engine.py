@@ -268,3 +268,23 @@ def test_shuffle_map_input_is_bounded_unless_the_user_set_it(monkeypatch):
     chosen = SimpleNamespace(shuffle_input_batch_bytes=1 << 28)
     _bound_shuffle_map_input(chosen)
     assert chosen.shuffle_input_batch_bytes == 1 << 28
+
+
+@pytest.mark.parametrize("raised, fix", [
+    (ConnectionError("ray client connection timeout"), "ray://HEAD:10001"),
+    (ValueError("Invalid address format: foo"), "ray://HEAD:10001"),
+    (ValueError("Ray Client requires pip package `ray[client]`."), "honed[scale]"),
+])
+def test_an_unreachable_cluster_is_a_usage_error_naming_the_address_and_the_fix(monkeypatch, raised, fix):
+    from honed.core.errors import HonedError
+    from honed.data.ray_engine import connect
+
+    def refuse(**kwargs):
+        raise raised
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refuse)
+    with pytest.raises(HonedError) as caught:
+        connect("ray://10.9.9.9:10001")
+    assert "ray://10.9.9.9:10001" in str(caught.value) and str(raised) in str(caught.value)
+    assert fix in caught.value.fix
