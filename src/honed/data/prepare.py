@@ -129,8 +129,9 @@ def clean_step(records: list[dict], cfg: Config, changes: Counter | None = None)
     return kept, [_drop(r, code, detail, "clean") for r, (code, detail) in lost]
 
 
-def redact_step(records: list[dict], cfg: Config, counts: Counter) -> list[dict]:
-    """Replace PII by typed placeholders in every content string; `counts` gathers the types found."""
+def redact_step(records: list[dict], cfg: Config, counts: Counter, progress=None) -> list[dict]:
+    """Replace PII by typed placeholders in every content string; `counts` gathers the types found;
+    `progress(n)` is told of every `PROGRESS_EVERY` rows done."""
     if not cfg.data.redact_pii:
         return records
     from honed.data.pii import Redactor
@@ -144,17 +145,27 @@ def redact_step(records: list[dict], cfg: Config, counts: Counter) -> list[dict]
             counts.update(found)
         return text
 
-    return [map_record_text(r, redact) for r in records]
+    redacted = []
+    for count, record in enumerate(records, start=1):
+        redacted.append(map_record_text(record, redact))
+        if progress and count % PROGRESS_EVERY == 0:
+            progress(PROGRESS_EVERY)
+    return redacted
 
 
-def dedup_step(records: list[dict], cfg: Config, found: dict, result=None) -> tuple[list[dict], list[dict]]:
+PROGRESS_EVERY = 1000  # rows between progress-bar updates (an update per row would cost more than a row)
+
+
+def dedup_step(records: list[dict], cfg: Config, found: dict, result=None, progress=None) -> tuple[list[dict], list[dict]]:
     """Exact and near duplicates dropped (reason names the kept row); near-duplicate groups set `meta.group`.
-    `result`: a DedupResult computed elsewhere (the Ray engine), else found here."""
+    `result`: a DedupResult computed elsewhere (the Ray engine), else found here; `progress(n)` as rows are
+    signed (MinHash, the slow part)."""
     from honed.data.dedup import find_duplicates
 
     if result is None:
         result = find_duplicates([content_key(r) for r in records], cfg.data.dedup_threshold, cfg.data.near_dedup,
-                                 cfg.data.group_threshold if cfg.data.near_dedup else None, seed=cfg.data.split.seed)
+                                 cfg.data.group_threshold if cfg.data.near_dedup else None, seed=cfg.data.split.seed,
+                                 progress=progress)
     dropped = []
     for dup in result.duplicates:
         kept = records[dup.of]["meta"]
@@ -188,11 +199,13 @@ def contamination_step(records: list[dict], references: list[dict], cfg: Config,
     return [r for i, r in enumerate(records) if i not in hits], dropped
 
 
-def curate(records: list[dict], cfg: Config, info: Curation, stage: str = "") -> tuple[list[dict], list[dict]]:
-    """The row-level steps shared by training data and given evaluation files."""
+def curate(records: list[dict], cfg: Config, info: Curation, stage: str = "", bars=None) -> tuple[list[dict], list[dict]]:
+    """The row-level steps shared by training data and given evaluation files. `bars` (StepBars): PII, the slow
+    row step, advances a progress bar."""
     dropped: list[dict] = []
     steps = (("validate", validate_records), ("labels", lambda r: check_labels(r, cfg.objective.labels, cfg.data.unknown_labels)),
-             ("clean", lambda r: clean_step(r, cfg, info.cleaning)), ("pii", lambda r: (redact_step(r, cfg, info.pii), [])))
+             ("clean", lambda r: clean_step(r, cfg, info.cleaning)),
+             ("pii", lambda r: (redact_step(r, cfg, info.pii, bars.start("PII", len(r)) if bars else None), [])))
     for name, step in steps:
         clock = time.perf_counter()
         records, lost = step(records)
@@ -218,25 +231,55 @@ def run_prepare(cfg: Config, out_dir: Path, engine: str | None = None, address: 
 
 
 def _curate_locally(cfg: Config):
-    from honed.core.progress import console
-
     info = Curation()
     clock = time.perf_counter()
     records, dropped = load_records(cfg)
     _step_done(info, "read", len(records) + len(dropped), clock)
     info.steps.append({"step": "parsed", "rows": len(records), "seconds": 0.0})
-    with console.status(f"curating {len(records)} rows"):
-        records, lost = curate(records, cfg, info)
+    with StepBars() as bars:
+        records, lost = curate(records, cfg, info, bars=bars)
         dropped += lost
         fixed, references, lost = _given_splits(cfg, info)
         dropped += lost
-        for name, step in (("dedup", lambda r: dedup_step(r, cfg, info.duplicates)),
+        for name, step in (("dedup", lambda r: dedup_step(r, cfg, info.duplicates,
+                                                          progress=bars.start("dedup: MinHash", len(r)))),
                            ("contamination", lambda r: contamination_step(r, references, cfg, info.contamination))):
             clock = time.perf_counter()
             records, lost = step(records)
             dropped += lost
             _step_done(info, name, len(records), clock)
     return records, dropped, info, fixed
+
+
+class StepBars:
+    """One rich progress bar (with ETA) per slow curation step; `start(name, rows)` opens one and returns its
+    `advance(n)`. A step's bar is filled when the next one starts or the bars close: the step counts what it
+    signs or redacts, which can be fewer than its rows (exact duplicates are not signed)."""
+
+    def __init__(self):
+        from honed.core.progress import make_progress
+
+        self._progress, self._open = make_progress(), None
+
+    def __enter__(self):
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self._fill()
+        return self._progress.__exit__(*exc)
+
+    def start(self, name: str, rows: int):
+        self._fill()
+        self._open = self._progress.add_task(name, total=rows, info=f"{rows:,} rows")
+        task = self._open
+        return lambda n: self._progress.advance(task, n)
+
+    def _fill(self) -> None:
+        if self._open is not None:
+            task = next(t for t in self._progress.tasks if t.id == self._open)
+            self._progress.update(task.id, completed=task.total)
+            self._open = None
 
 
 def _step_done(info: Curation, name: str, rows: int, started: float) -> None:

@@ -168,3 +168,39 @@ def test_kto_rows_keep_their_boolean_labels(tmp_path):
     every = [r for part in data.splits.values() for r in part]
     assert len(every) == 20 and all(r["kind"] == "kto" and isinstance(r["label"], bool) for r in every)
     assert data.labels == []  # a KTO label is not a class label
+
+
+def test_the_slow_steps_advance_progress_bars_that_end_full(tmp_path, monkeypatch):
+    """PII and MinHash report rows as they go (every PROGRESS_EVERY / 5,000 rows); each step's bar ends full even
+    when it counted fewer rows than it was given (exact duplicates are never signed)."""
+    import honed.data.prepare as prepare
+
+    monkeypatch.setattr(prepare, "PROGRESS_EVERY", 50)
+    rows = _rows(60)  # 180 rows
+    cfg = _config(tmp_path, rows)
+    told: list[int] = []
+    records = [{"messages": [{"role": "user", "content": r["text"] + " ann@example.com"}], "meta": {}} for r in rows]
+    redacted = prepare.redact_step(records, cfg, Counter(), progress=told.append)
+    assert told == [50, 50, 50] and "<EMAIL>" in redacted[0]["messages"][0]["content"]
+
+    started: list[tuple[str, int]] = []
+    real_start = prepare.StepBars.start
+
+    def recording_start(self, name, total):
+        started.append((name, total))
+        return real_start(self, name, total)
+
+    monkeypatch.setattr(prepare.StepBars, "start", recording_start)
+    bars_seen = []
+    real_exit = prepare.StepBars.__exit__
+
+    def recording_exit(self, *exc):
+        result = real_exit(self, *exc)
+        bars_seen.extend((t.description, t.completed, t.total) for t in self._progress.tasks)
+        return result
+
+    monkeypatch.setattr(prepare.StepBars, "__exit__", recording_exit)
+    run_prepare(cfg, tmp_path / "out")
+    assert [name for name, _ in started] == ["PII", "dedup: MinHash"]
+    assert started[0][1] == len(rows)
+    assert bars_seen and all(done == total for _, done, total in bars_seen)
