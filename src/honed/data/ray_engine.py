@@ -31,6 +31,7 @@ import logging
 import time
 from collections import Counter
 from functools import partial
+from pathlib import Path
 
 from honed.core.config import Config
 from honed.core.errors import HonedError
@@ -57,7 +58,7 @@ def curate_on_ray(cfg: Config, steps, address: str | None = None):
     rows = read.map_batches(partial(read_and_curate, steps, cfg, read_block_rows(), step), batch_size=1,
                             batch_format="numpy")
     log.info("ray: read + row steps over %d file(s)", len(files))
-    out = _collect(rows)
+    out = _collect(rows, expected_rows(files))
     records, dropped, stats = _unpack(out)
     log.info("ray: read + row steps done: %d records, %d drops", len(records), len(dropped))
     _record_row_steps(info, stats, sum(d["step"] == "read" for d in dropped), clock)
@@ -208,15 +209,46 @@ def _curate_batch(curate, curation, cfg: Config, file_of: dict[str, int], batch:
     return _columns(passed)
 
 
-def _collect(dataset):
-    """The stage's rows as one Arrow table (compact: a Python dict per row cost ~1 GB more at 2 M rows)."""
+def _collect(dataset, expected: int | None = None):
+    """The stage's rows as one Arrow table (compact: a Python dict per row cost ~1 GB more at 2 M rows), with a
+    progress bar over the input rows (each yields one record or one drop; `expected` None: no ETA)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    try:
-        tables = list(dataset.iter_batches(batch_format="pyarrow", batch_size=None))
-    except Exception as error:  # noqa: BLE001 - a HonedError raised on a worker (unknown labels: error) arrives wrapped
-        raise _cause(error) from None
+    from honed.core.progress import make_progress
+
+    tables = []
+    with make_progress() as progress:
+        task = progress.add_task("ray: read + row steps", total=expected, info="")
+        try:
+            for table in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
+                tables.append(table)
+                progress.advance(task, len(table) - pc.sum(pc.equal(table["kind"], "stats")).as_py())
+        except Exception as error:  # noqa: BLE001 - a HonedError raised on a worker (unknown labels: error) arrives wrapped
+            raise _cause(error) from None
+        progress.update(task, total=progress.tasks[0].completed)  # the lines counted may include blank ones
     return pa.concat_tables(tables) if tables else None
+
+
+def expected_rows(files: list[str]) -> int | None:
+    """The input's row count, where it is cheap to know (plain JSONL/TXT: its lines; Parquet: its metadata), for the
+    progress bar's ETA; None when any file would need a parse (CSV quoting, JSON arrays, .gz)."""
+    from honed.data.formats import file_suffix
+
+    total = 0
+    for name in files:
+        path = Path(name)
+        suffix = file_suffix(path)
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            total += pq.ParquetFile(path).metadata.num_rows
+        elif suffix in (".jsonl", ".txt") and path.suffix.lower() != ".gz":
+            with path.open("rb") as handle:
+                total += sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 24), b""))
+        else:
+            return None
+    return total
 
 
 def _cause(error: BaseException) -> BaseException:

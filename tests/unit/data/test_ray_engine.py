@@ -288,3 +288,21 @@ def test_an_unreachable_cluster_is_a_usage_error_naming_the_address_and_the_fix(
         connect("ray://10.9.9.9:10001")
     assert "ray://10.9.9.9:10001" in str(caught.value) and str(raised) in str(caught.value)
     assert fix in caught.value.fix
+
+
+def test_expected_rows_counts_jsonl_lines_and_parquet_metadata_and_gives_up_on_the_rest(tmp_path):
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from honed.data.ray_engine import expected_rows
+
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps({"text": f"row {i}"}) + "\n" for i in range(37)))
+    pq.write_table(pa.table({"text": [f"r{i}" for i in range(11)]}), tmp_path / "b.parquet")
+    (tmp_path / "c.csv").write_text('text\n"two\nlines"\n')
+    with gzip.open(tmp_path / "d.jsonl.gz", "wt") as handle:
+        handle.write('{"text": "x"}\n')
+    assert expected_rows([str(tmp_path / "a.jsonl"), str(tmp_path / "b.parquet")]) == 48
+    assert expected_rows([str(tmp_path / "a.jsonl"), str(tmp_path / "c.csv")]) is None
+    assert expected_rows([str(tmp_path / "d.jsonl.gz")]) is None
