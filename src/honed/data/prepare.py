@@ -252,25 +252,31 @@ def _curate_locally(cfg: Config):
 
 
 class StepBars:
-    """One rich progress bar (with ETA) per slow curation step; `start(name, rows)` opens one and returns its
-    `advance(n)`. A step's bar is filled when the next one starts or the bars close: the step counts what it
-    signs or redacts, which can be fewer than its rows (exact duplicates are not signed)."""
+    """One rich progress bar (with ETA) per slow curation step of at least core.progress.BAR_FROM_ROWS rows; `start(name, rows)`
+    opens one and returns its `advance(n)`. A step's bar is filled when the next one starts or the bars close: the
+    step counts what it signs or redacts, which can be fewer than its rows (exact duplicates are not signed).
+    Smaller inputs take seconds and show no bar, so a usage error stays the first thing they print."""
 
     def __init__(self):
-        from honed.core.progress import make_progress
-
-        self._progress, self._open = make_progress(), None
+        self._progress, self._open = None, None
 
     def __enter__(self):
-        self._progress.__enter__()
         return self
 
     def __exit__(self, *exc):
         self._fill()
-        return self._progress.__exit__(*exc)
+        return self._progress.__exit__(*exc) if self._progress else None
 
     def start(self, name: str, rows: int):
         self._fill()
+        from honed.core.progress import BAR_FROM_ROWS
+
+        if rows < BAR_FROM_ROWS:
+            return lambda n: None
+        if self._progress is None:
+            from honed.core.progress import make_progress
+
+            self._progress = make_progress().__enter__()
         self._open = self._progress.add_task(name, total=rows, info=f"{rows:,} rows")
         task = self._open
         return lambda n: self._progress.advance(task, n)
@@ -280,6 +286,7 @@ class StepBars:
             task = next(t for t in self._progress.tasks if t.id == self._open)
             self._progress.update(task.id, completed=task.total)
             self._open = None
+
 
 
 def _step_done(info: Curation, name: str, rows: int, started: float) -> None:

@@ -211,22 +211,28 @@ def _curate_batch(curate, curation, cfg: Config, file_of: dict[str, int], batch:
 
 def _collect(dataset, expected: int | None = None):
     """The stage's rows as one Arrow table (compact: a Python dict per row cost ~1 GB more at 2 M rows), with a
-    progress bar over the input rows (each yields one record or one drop; `expected` None: no ETA)."""
+    progress bar over the input rows (each yields one record or one drop; `expected` None: no ETA; under
+    BAR_FROM_ROWS: no bar)."""
+    import contextlib
+
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from honed.core.progress import make_progress
+    from honed.core.progress import BAR_FROM_ROWS, make_progress
 
     tables = []
-    with make_progress() as progress:
-        task = progress.add_task("ray: read + row steps", total=expected, info="")
+    shown = expected is None or expected >= BAR_FROM_ROWS
+    with make_progress() if shown else contextlib.nullcontext() as progress:
+        task = progress.add_task("ray: read + row steps", total=expected, info="") if progress else None
         try:
             for table in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
                 tables.append(table)
-                progress.advance(task, len(table) - pc.sum(pc.equal(table["kind"], "stats")).as_py())
+                if progress:
+                    progress.advance(task, len(table) - pc.sum(pc.equal(table["kind"], "stats")).as_py())
         except Exception as error:  # noqa: BLE001 - a HonedError raised on a worker (unknown labels: error) arrives wrapped
             raise _cause(error) from None
-        progress.update(task, total=progress.tasks[0].completed)  # the lines counted may include blank ones
+        if progress:
+            progress.update(task, total=progress.tasks[0].completed)  # the lines counted may include blank ones
     return pa.concat_tables(tables) if tables else None
 
 

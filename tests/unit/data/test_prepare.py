@@ -176,6 +176,7 @@ def test_the_slow_steps_advance_progress_bars_that_end_full(tmp_path, monkeypatc
     import honed.data.prepare as prepare
 
     monkeypatch.setattr(prepare, "PROGRESS_EVERY", 50)
+    monkeypatch.setattr("honed.core.progress.BAR_FROM_ROWS", 100)  # 180 rows get bars; see the small-input test below
     rows = _rows(60)  # 180 rows
     cfg = _config(tmp_path, rows)
     told: list[int] = []
@@ -204,3 +205,10 @@ def test_the_slow_steps_advance_progress_bars_that_end_full(tmp_path, monkeypatc
     assert [name for name, _ in started] == ["PII", "dedup: MinHash"]
     assert started[0][1] == len(rows)
     assert bars_seen and all(done == total for _, done, total in bars_seen)
+
+
+def test_a_small_input_shows_no_bar(tmp_path, capsys):
+    """Below BAR_FROM_ROWS the steps take seconds: no bar, so a usage error stays the first line printed."""
+    cfg = _config(tmp_path, _rows(10))
+    run_prepare(cfg, tmp_path / "out")
+    assert "PII" not in capsys.readouterr().err
