@@ -65,7 +65,8 @@ def curate_on_ray(cfg: Config, steps, address: str | None = None):
     fixed, references, lost = steps._given_splits(cfg, info)
     dropped += lost
     clock = time.perf_counter()
-    result = ray_duplicates(ray, [_content(r) for r in records], cfg)
+    with StageBar(len(records), 6 if cfg.data.near_dedup else 2) as tick:
+        result = ray_duplicates(ray, [_content(r) for r in records], cfg, tick)
     records, lost = steps.dedup_step(records, cfg, info.duplicates, result=result)
     dropped += lost
     info.steps.append({"step": "dedup", "rows": len(records), "seconds": round(time.perf_counter() - clock, 2)})
@@ -304,8 +305,9 @@ def _record_row_steps(info, stats: list[dict], read_drops: int, started: float) 
 # --- exact and near dedup -----------------------------------------------------------------------------------
 
 
-def ray_duplicates(ray, texts: list[str], cfg: Config):
-    """dedup.find_duplicates, with hashing, signatures, banding and verification as Ray stages."""
+def ray_duplicates(ray, texts: list[str], cfg: Config, tick=lambda stage: None):
+    """dedup.find_duplicates, with hashing, signatures, banding and verification as Ray stages; `tick(stage)`
+    as each of them ends (2 stages for exact dedup, 4 more for near)."""
     import numpy as np
 
     from honed.data.dedup import DedupResult, Duplicate, resolve_near
@@ -313,7 +315,9 @@ def ray_duplicates(ray, texts: list[str], cfg: Config):
     ds = _indexed(ray, texts)
     log.info("ray: exact dedup (digest count shuffle) over %d rows", len(texts))
     digests = ds.map_batches(_digests, batch_format="numpy").materialize()
+    tick("exact: digests")
     rows, firsts = first_in_bucket(*_rows_of_shared_keys(ray, digests, len(texts)))
+    tick("exact: shared digests")
     duplicates = [Duplicate(i, first, "exact", 1.0) for i, first in sorted(zip(rows.tolist(), firsts.tolist()))
                   if i != first]
     log.info("ray: exact dedup done: %d duplicates", len(duplicates))
@@ -324,9 +328,30 @@ def ray_duplicates(ray, texts: list[str], cfg: Config):
     group = cfg.data.group_threshold
     link = min(cfg.data.dedup_threshold, group or cfg.data.dedup_threshold)
     kept = ds.map_batches(partial(_without, [ray.put(gone)]), batch_format="numpy") if len(gone) else ds
-    pairs, scores = ray_verified_pairs(ray, kept, texts, link, cfg.data.split.seed)
+    pairs, scores = ray_verified_pairs(ray, kept, texts, link, cfg.data.split.seed, tick=tick)
     return resolve_near(unique, duplicates, sorted(scores), lambda a, b: scores.get((a, b), 0.0),
                         cfg.data.dedup_threshold, group, candidates=pairs)
+
+
+class StageBar:
+    """A progress bar over a fixed number of stages (dedup's Ray stages), entered as `tick(stage_done)`; from
+    BAR_FROM_ROWS rows. The stages take unequal times, so its ETA is rough; the stage names say where it is."""
+
+    def __init__(self, rows: int, stages: int):
+        from honed.core.progress import BAR_FROM_ROWS, make_progress
+
+        self._progress = make_progress() if rows >= BAR_FROM_ROWS else None
+        self._stages = stages
+
+    def __enter__(self):
+        if self._progress is None:
+            return lambda stage: None
+        self._progress.__enter__()
+        task = self._progress.add_task("ray: dedup", total=self._stages, info="")
+        return lambda stage: self._progress.update(task, advance=1, info=stage)
+
+    def __exit__(self, *exc):
+        return self._progress.__exit__(*exc) if self._progress else None
 
 
 def _indexed(ray, texts: list[str]):
@@ -401,7 +426,8 @@ def first_in_bucket(rows, keys, keys2) -> tuple:
     return ordered, np.repeat(ordered[starts], sizes)
 
 
-def ray_verified_pairs(ray, ds, texts: list[str], link: float, seed: int, num_perm: int = 128):
+def ray_verified_pairs(ray, ds, texts: list[str], link: float, seed: int, num_perm: int = 128,
+                       tick=lambda stage: None):
     """(number of distinct candidate pairs, {(a, b): Jaccard} for the pairs at or above `link`)."""
     from datasketch import MinHashLSH
 
@@ -409,11 +435,15 @@ def ray_verified_pairs(ray, ds, texts: list[str], link: float, seed: int, num_pe
 
     lsh = MinHashLSH(threshold=_lsh_threshold(link), num_perm=num_perm, weights=(0.2, 0.8))
     bands = ds.map_batches(partial(_band_keys, lsh.b, lsh.r, num_perm, seed), batch_format="numpy").materialize()
+    tick("near: MinHash band keys")
     rows, keys, keys2 = _rows_of_shared_keys(ray, bands, bands.count())
+    tick("near: shared band keys")
     a, b = bucket_pairs(rows, keys, keys2)
+    tick("near: candidate pairs")
     log.info("ray: %d band rows in shared buckets give %d distinct candidate pairs", len(rows), len(a))
     del rows, keys, keys2
     edges = _verify_pairs(ray, a, b, texts, link)
+    tick("near: verified")
     log.info("ray: near dedup done: %d of %d candidate pairs verified", len(edges), len(a))
     return len(a), edges
 

@@ -306,3 +306,22 @@ def test_expected_rows_counts_jsonl_lines_and_parquet_metadata_and_gives_up_on_t
     assert expected_rows([str(tmp_path / "a.jsonl"), str(tmp_path / "b.parquet")]) == 48
     assert expected_rows([str(tmp_path / "a.jsonl"), str(tmp_path / "c.csv")]) is None
     assert expected_rows([str(tmp_path / "d.jsonl.gz")]) is None
+
+
+@pytest.mark.slow  # ~10 s: six small Ray stages
+def test_ray_dedup_ticks_each_stage_and_finds_what_the_local_dedup_finds(two_workers, tmp_path):
+    from honed.data.dedup import find_duplicates
+    from honed.data.ray_engine import connect, ray_duplicates
+
+    rng = random.Random(3)
+    texts = [" ".join(rng.choice([f"w{k}" for k in range(300)]) for _ in range(20)) for _ in range(60)]
+    texts += [texts[4].upper(), texts[9] + " extra", texts[9] + " extra"]  # exact, near, and an exact of the near
+    cfg = _project(tmp_path)
+    ticks: list[str] = []
+    found = ray_duplicates(connect(), texts, cfg, ticks.append)
+    local = find_duplicates(texts, cfg.data.dedup_threshold, True, cfg.data.group_threshold, seed=cfg.data.split.seed)
+    assert ticks == ["exact: digests", "exact: shared digests", "near: MinHash band keys", "near: shared band keys",
+                     "near: candidate pairs", "near: verified"]
+    assert found.kept == local.kept and [(d.index, d.of, d.kind) for d in found.duplicates] == \
+        [(d.index, d.of, d.kind) for d in local.duplicates]
+    assert {d.kind for d in found.duplicates} == {"exact", "near"}
