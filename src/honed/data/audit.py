@@ -146,7 +146,8 @@ def _summary(audit: dict) -> str:
     rows = "".join(f"<tr><td>{html.escape(s['step'])}</td><td>{s['rows']}</td></tr>" for s in audit["steps"])
     drops = "".join(f"<tr><td>{html.escape(k)}</td><td>{v}</td></tr>" for k, v in audit["drops_by_reason"].items())
     splits = ", ".join(f"{k}: {v}" for k, v in audit["splits"].items())
-    return (f"<h2>Pipeline</h2><p>Splits: {html.escape(splits)}. Every dropped row is in "
+    engine = f" Curated by the {html.escape(audit['engine'])} engine." if audit.get("engine") else ""
+    return (f"<h2>Pipeline</h2><p>Splits: {html.escape(splits)}.{engine} Every dropped row is in "
             f"<code>dropped.jsonl</code> with its reason.</p><table><tr><th>after step</th><th>rows</th></tr>{rows}"
             f"</table><table><tr><th>dropped because</th><th>rows</th></tr>{drops or '<tr><td>nothing</td><td>0</td></tr>'}"
             f"</table><pre>{html.escape(json.dumps({k: audit.get(k) for k in ('cleaning', 'duplicates', 'pii', 'contamination')}, indent=1))}</pre>")

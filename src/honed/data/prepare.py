@@ -42,6 +42,7 @@ class Curation:
     cleaning: Counter = field(default_factory=Counter)  # rows rewritten by normalisation / that lost HTML
     duplicates: dict = field(default_factory=dict)
     contamination: dict = field(default_factory=dict)
+    engine: str = "local"  # who ran the steps: "local", or "ray (N CPUs)"
 
 
 def load_records(cfg: Config, files: list[str] | None = None) -> tuple[list[dict], list[dict]]:
@@ -286,7 +287,6 @@ class StepBars:
             task = next(t for t in self._progress.tasks if t.id == self._open)
             self._progress.update(task.id, completed=task.total)
             self._open = None
-
 
 
 def _step_done(info: Curation, name: str, rows: int, started: float) -> None:

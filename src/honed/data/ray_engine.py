@@ -46,6 +46,7 @@ def curate_on_ray(cfg: Config, steps, address: str | None = None):
     module honed.data.prepare (its step functions run on the workers)."""
     ray = connect(address)
     info, clock = steps.Curation(), time.perf_counter()
+    info.engine = f"ray ({int(ray.cluster_resources().get('CPU', 0))} CPUs)"
     files = [str(cfg.resolve(name)) for name in cfg.data.train]
     if not files:
         raise HonedError("no training data configured", "set `data.train` in honed.yaml to one or more files")

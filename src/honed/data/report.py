@@ -18,7 +18,7 @@ def build_audit(cfg, data, info) -> dict:
     sample = kept if len(kept) <= ANALYSIS_SAMPLE else rng.sample(kept, ANALYSIS_SAMPLE)
     lengths, unit, tokens = _lengths(cfg, data.splits, rng)
     audit = {
-        "dataset_hash": data.dataset_hash, "project": cfg.project,
+        "dataset_hash": data.dataset_hash, "project": cfg.project, "engine": info.engine,
         "steps": info.steps + [{"step": f"split_{n}", "rows": len(v)} for n, v in data.splits.items()],
         "splits": {n: len(v) for n, v in data.splits.items()},
         "drops_by_reason": dict(Counter(d["code"] for d in data.dropped).most_common()),

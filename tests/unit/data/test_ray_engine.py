@@ -110,7 +110,8 @@ def _outputs(directory) -> dict:
     return {"files": {n: read_jsonl(directory / f"{n}.jsonl") for n in ("train", "validation", "test", "dropped")},
             "hash": json.loads((directory / "dataset.json").read_text())["hash"],
             "counts": {s["step"]: s["rows"] for s in audit["steps"]},
-            "duplicates": audit["duplicates"], "pii": audit["pii"], "contamination": audit.get("contamination")}
+            "duplicates": audit["duplicates"], "pii": audit["pii"], "contamination": audit.get("contamination"),
+            "engine": audit.get("engine")}
 
 
 @pytest.mark.slow  # 60-80 s on the shared 2-core VM, most of it Ray start-up and three shuffles
@@ -132,6 +133,7 @@ def test_ray_and_local_give_identical_splits_and_drops(tmp_path, two_workers, mo
         assert on_ray["files"][name] == local["files"][name], name
     assert on_ray["hash"] == local["hash"]
     assert on_ray["counts"] == local["counts"]
+    assert on_ray["engine"] == "ray (2 CPUs)" and local["engine"] == "local"
     assert on_ray["duplicates"] == local["duplicates"] and on_ray["pii"] == local["pii"]
     assert on_ray["contamination"] == local["contamination"]
 
