@@ -157,7 +157,8 @@ def redact_step(records: list[dict], cfg: Config, counts: Counter, progress=None
 PROGRESS_EVERY = 1000  # rows between progress-bar updates (an update per row would cost more than a row)
 
 
-def dedup_step(records: list[dict], cfg: Config, found: dict, result=None, progress=None) -> tuple[list[dict], list[dict]]:
+def dedup_step(records: list[dict], cfg: Config, found: dict, result=None,
+               progress=None) -> tuple[list[dict], list[dict]]:
     """Exact and near duplicates dropped (reason names the kept row); near-duplicate groups set `meta.group`.
     `result`: a DedupResult computed elsewhere (the Ray engine), else found here; `progress(n)` as rows are
     signed (MinHash, the slow part)."""
@@ -200,11 +201,13 @@ def contamination_step(records: list[dict], references: list[dict], cfg: Config,
     return [r for i, r in enumerate(records) if i not in hits], dropped
 
 
-def curate(records: list[dict], cfg: Config, info: Curation, stage: str = "", bars=None) -> tuple[list[dict], list[dict]]:
+def curate(records: list[dict], cfg: Config, info: Curation, stage: str = "",
+           bars=None) -> tuple[list[dict], list[dict]]:
     """The row-level steps shared by training data and given evaluation files. `bars` (StepBars): PII, the slow
     row step, advances a progress bar."""
     dropped: list[dict] = []
-    steps = (("validate", validate_records), ("labels", lambda r: check_labels(r, cfg.objective.labels, cfg.data.unknown_labels)),
+    steps = (("validate", validate_records),
+             ("labels", lambda r: check_labels(r, cfg.objective.labels, cfg.data.unknown_labels)),
              ("clean", lambda r: clean_step(r, cfg, info.cleaning)),
              ("pii", lambda r: (redact_step(r, cfg, info.pii, bars.start("PII", len(r)) if bars else None), [])))
     for name, step in steps:
@@ -253,9 +256,10 @@ def _curate_locally(cfg: Config):
 
 
 class StepBars:
-    """One rich progress bar (with ETA) per slow curation step of at least core.progress.BAR_FROM_ROWS rows; `start(name, rows)`
-    opens one and returns its `advance(n)`. A step's bar is filled when the next one starts or the bars close: the
-    step counts what it signs or redacts, which can be fewer than its rows (exact duplicates are not signed).
+    """One rich progress bar (with ETA) per slow curation step of at least core.progress.BAR_FROM_ROWS rows;
+    `start(name, rows)` opens one and returns its `advance(n)`. A step's bar is filled when the next one starts or
+    the bars close: the step counts what it signs or redacts, which can be fewer than its rows (exact duplicates are
+    not signed).
     Smaller inputs take seconds and show no bar, so a usage error stays the first thing they print."""
 
     def __init__(self):

@@ -232,7 +232,7 @@ def _collect(dataset, expected: int | None = None):
                 tables.append(table)
                 if progress:
                     progress.advance(task, len(table) - pc.sum(pc.equal(table["kind"], "stats")).as_py())
-        except Exception as error:  # noqa: BLE001 - a HonedError raised on a worker (unknown labels: error) arrives wrapped
+        except Exception as error:  # noqa: BLE001 - a worker's HonedError (unknown labels: error) arrives wrapped
             raise _cause(error) from None
         if progress:
             progress.update(task, total=progress.tasks[0].completed)  # the lines counted may include blank ones
