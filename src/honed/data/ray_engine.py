@@ -25,6 +25,7 @@ one copy of each step and no import cycle. Rows travel as JSON strings (`kind`, 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -66,7 +67,7 @@ def curate_on_ray(cfg: Config, steps, address: str | None = None):
     fixed, references, lost = steps._given_splits(cfg, info)
     dropped += lost
     clock = time.perf_counter()
-    with StageBar(len(records), 6 if cfg.data.near_dedup else 2) as tick:
+    with stage_bar(len(records), 6 if cfg.data.near_dedup else 2) as tick:
         result = ray_duplicates(ray, [_content(r) for r in records], cfg, tick)
     records, lost = steps.dedup_step(records, cfg, info.duplicates, result=result)
     dropped += lost
@@ -214,18 +215,14 @@ def _curate_batch(curate, curation, cfg: Config, file_of: dict[str, int], batch:
 
 def _collect(dataset, expected: int | None = None):
     """The stage's rows as one Arrow table (compact: a Python dict per row cost ~1 GB more at 2 M rows), with a
-    progress bar over the input rows (each yields one record or one drop; `expected` None: no ETA; under
-    BAR_FROM_ROWS: no bar)."""
-    import contextlib
-
+    progress bar over the input rows (each yields one record or one drop; `expected` None: no ETA)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from honed.core.progress import BAR_FROM_ROWS, make_progress
+    from honed.core.progress import progress_for_rows
 
     tables = []
-    shown = expected is None or expected >= BAR_FROM_ROWS
-    with make_progress() if shown else contextlib.nullcontext() as progress:
+    with progress_for_rows(expected) as progress:
         task = progress.add_task("ray: read + row steps", total=expected, info="") if progress else None
         try:
             for table in dataset.iter_batches(batch_format="pyarrow", batch_size=None):
@@ -335,25 +332,18 @@ def ray_duplicates(ray, texts: list[str], cfg: Config, tick=lambda stage: None):
                         cfg.data.dedup_threshold, group, candidates=pairs)
 
 
-class StageBar:
-    """A progress bar over a fixed number of stages (dedup's Ray stages), entered as `tick(stage_done)`; from
-    BAR_FROM_ROWS rows. The stages take unequal times, so its ETA is rough; the stage names say where it is."""
+@contextlib.contextmanager
+def stage_bar(rows: int, stages: int):
+    """A progress bar over a fixed number of stages (dedup's Ray stages), yielding `tick(stage_done)`. The stages
+    take unequal times, so its ETA is rough; the stage names say where it is."""
+    from honed.core.progress import progress_for_rows
 
-    def __init__(self, rows: int, stages: int):
-        from honed.core.progress import BAR_FROM_ROWS, make_progress
-
-        self._progress = make_progress() if rows >= BAR_FROM_ROWS else None
-        self._stages = stages
-
-    def __enter__(self):
-        if self._progress is None:
-            return lambda stage: None
-        self._progress.__enter__()
-        task = self._progress.add_task("ray: dedup", total=self._stages, info="")
-        return lambda stage: self._progress.update(task, advance=1, info=stage)
-
-    def __exit__(self, *exc):
-        return self._progress.__exit__(*exc) if self._progress else None
+    with progress_for_rows(rows) as progress:
+        if progress is None:
+            yield lambda stage: None
+            return
+        task = progress.add_task("ray: dedup", total=stages, info="")
+        yield lambda stage: progress.update(task, advance=1, info=stage)
 
 
 def _indexed(ray, texts: list[str]):
